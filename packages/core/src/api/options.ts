@@ -1,0 +1,35 @@
+import { DEFAULT_MAX_FRAME_BYTES, ABSOLUTE_MAX_FRAME_BYTES } from '../protocol/frame.js';
+
+/** Options both ends share. */
+export interface CommonOptions {
+  /** The largest frame body this end accepts, in bytes (default 16 MiB). Checked before allocating. */
+  maxFrameBytes?: number;
+  /** Ping an idle connection after this many ms (default 10 000; 0 turns keepalive off). */
+  keepaliveMs?: number;
+  /** Declare the peer dead when a ping goes unanswered this long (default 20 000). */
+  keepaliveTimeoutMs?: number;
+  /** How long the HELLO/WELCOME exchange may take (default 10 000). */
+  handshakeTimeoutMs?: number;
+}
+
+export const DEFAULTS = {
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  keepaliveMs: 10_000,
+  keepaliveTimeoutMs: 20_000,
+  handshakeTimeoutMs: 10_000,
+  connectTimeoutMs: 10_000,
+  closeGraceMs: 5_000,
+} as const;
+
+export function resolveCommon(o: CommonOptions): Required<CommonOptions> {
+  const maxFrameBytes = o.maxFrameBytes ?? DEFAULTS.maxFrameBytes;
+  if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 64 || maxFrameBytes > ABSOLUTE_MAX_FRAME_BYTES) {
+    throw new RangeError(`maxFrameBytes must be an integer between 64 and ${ABSOLUTE_MAX_FRAME_BYTES}`);
+  }
+  return {
+    maxFrameBytes,
+    keepaliveMs: o.keepaliveMs ?? DEFAULTS.keepaliveMs,
+    keepaliveTimeoutMs: o.keepaliveTimeoutMs ?? DEFAULTS.keepaliveTimeoutMs,
+    handshakeTimeoutMs: o.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs,
+  };
+}

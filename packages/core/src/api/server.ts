@@ -1,0 +1,252 @@
+import { EventEmitter } from 'node:events';
+import type TypedEmitter from 'typed-emitter';
+import { FastpathError } from '../protocol/errors.js';
+import type { MethodInvoker, ServerSessionHost } from '../session/server-session.js';
+import { ServerSession } from '../session/server-session.js';
+import { parseAddress } from '../transport/address.js';
+import { getTransport } from '../transport/registry.js';
+import type { Connection, Listener, Tier } from '../transport/types.js';
+import { composeServer, type ServerInterceptor } from './interceptors.js';
+import { DEFAULTS, resolveCommon, type CommonOptions } from './options.js';
+import { methodPath, type CallContext, type MethodOptions, type ServiceDefinition, type ServiceHandlers } from './service.js';
+import { runValidator } from './validation.js';
+
+export interface ServerOptions extends CommonOptions {
+  /** Address(es) to listen on: `tcp://host:port` (port 0 picks one), `tcp://[::1]:port`, `unix:/path`. */
+  listen?: string | readonly string[];
+  /** Include handler stack traces in INTERNAL errors sent to clients (default false). */
+  exposeStack?: boolean;
+  /** Calls one connection may have running at once; more are answered RESOURCE_EXHAUSTED. */
+  maxConcurrentCalls?: number;
+  /** Permissions of unix socket files (default 0o600). */
+  socketMode?: number;
+  interceptors?: readonly ServerInterceptor[];
+}
+
+/** What the server knows about one connection. */
+export interface ConnectionInfo {
+  readonly id: number;
+  readonly remote: string;
+  readonly path: Tier;
+  readonly agent: string;
+  readonly meta: Readonly<Record<string, string>>;
+  readonly inFlight: number;
+}
+
+export type ServerEvents = {
+  listening: (addresses: string[]) => void;
+  connection: (info: ConnectionInfo) => void;
+  disconnect: (info: ConnectionInfo, reason: FastpathError) => void;
+  /** A peer misbehaved (protocol error, keepalive timeout). Never thrown: listen to observe. */
+  error: (err: FastpathError, info: ConnectionInfo | undefined) => void;
+  close: () => void;
+};
+
+export type Handler = (request: any, ctx: CallContext) => unknown;
+
+interface Registered {
+  handler: Handler;
+  options: MethodOptions;
+}
+
+export interface CloseOptions {
+  /** How long in-flight calls may run after GOAWAY before they are failed (default 5000 ms). */
+  graceMs?: number;
+}
+
+let nextConnectionId = 1;
+
+/**
+ * An RPC server. Register methods with `addService` or `handle`, then `start()`.
+ *
+ *     const server = new Server({ listen: 'tcp://127.0.0.1:0' });
+ *     server.addService<Greeter>('Greeter', { hello: ({ name }) => ({ greeting: `hi ${name}` }) });
+ *     await server.start();
+ */
+export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents>) {
+  private readonly methods = new Map<string, Registered>();
+  private compiled = new Map<string, MethodInvoker>();
+  private readonly interceptors: ServerInterceptor[];
+  private readonly listenerHandles: Listener[] = [];
+  private readonly sessions = new Map<ServerSession, number>();
+  private readonly common: Required<CommonOptions>;
+  private state: 'new' | 'listening' | 'closing' | 'closed' = 'new';
+  private closing: Promise<void> | undefined;
+  private readonly host: ServerSessionHost;
+
+  constructor(private readonly options: ServerOptions = {}) {
+    super();
+    this.common = resolveCommon(options);
+    this.interceptors = [...(options.interceptors ?? [])];
+    this.host = {
+      lookup: (method) => this.lookup(method),
+      reportError: (err, session) => {
+        if (this.listenerCount('error') > 0) this.emit('error', err, this.info(session));
+      },
+      onOpen: (session) => {
+        this.emit('connection', this.info(session));
+      },
+      onClosed: (session, reason) => {
+        const wasOpen = session.hello !== undefined;
+        this.sessions.delete(session);
+        if (wasOpen) this.emit('disconnect', this.info(session, true), reason);
+        this.drainWaiters();
+      },
+    };
+  }
+
+  /** Registers every method of a service. `def` is a ServiceDefinition or just the service name. */
+  addService<S>(def: ServiceDefinition<S> | string, impl: ServiceHandlers<S>): this {
+    const name = typeof def === 'string' ? def : def.name;
+    const methodOptions = (typeof def === 'string' ? {} : def.methods) as Record<string, MethodOptions | undefined>;
+    const keys = new Set<string>();
+    for (let o: object | null = impl as object; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+      for (const k of Object.getOwnPropertyNames(o)) if (k !== 'constructor' && typeof (impl as Record<string, unknown>)[k] === 'function') keys.add(k);
+    }
+    for (const k of keys) {
+      const fn = (impl as Record<string, Handler>)[k]!;
+      this.handle(methodPath(name, k), fn.bind(impl), methodOptions[k] ?? {});
+    }
+    return this;
+  }
+
+  /** Registers one method under its full wire name, e.g. `Greeter.hello`. */
+  handle(method: string, handler: Handler, options: MethodOptions = {}): this {
+    if (typeof handler !== 'function') throw new TypeError(`handler for ${method} must be a function`);
+    this.methods.set(method, { handler, options });
+    this.compiled.delete(method);
+    return this;
+  }
+
+  /** Adds a server interceptor (runs for calls to every method, in the order added). */
+  use(interceptor: ServerInterceptor): this {
+    this.interceptors.push(interceptor);
+    this.compiled = new Map();
+    return this;
+  }
+
+  private lookup(method: string): MethodInvoker | undefined {
+    let inv = this.compiled.get(method);
+    if (inv) return inv;
+    const reg = this.methods.get(method);
+    if (!reg) return undefined;
+    const { handler, options } = reg;
+    const requestValidator = options.request;
+    const final: (req: unknown, ctx: CallContext) => unknown = requestValidator
+      ? (req, ctx) => {
+          const v = runValidator(requestValidator, req, `invalid request for ${method}`);
+          return v instanceof Promise ? v.then((value) => handler(value, ctx)) : handler(v, ctx);
+        }
+      : handler;
+    inv = composeServer(this.interceptors, final) as MethodInvoker;
+    this.compiled.set(method, inv);
+    return inv;
+  }
+
+  /** Starts listening on every address in `options.listen`. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new FastpathError('FAILED_PRECONDITION', `server cannot start: it is ${this.state}`);
+    this.state = 'listening';
+    const listen = this.options.listen === undefined ? [] : typeof this.options.listen === 'string' ? [this.options.listen] : this.options.listen;
+    try {
+      for (const url of listen) await this.listen(url);
+    } catch (err) {
+      await Promise.all(this.listenerHandles.map((l) => l.close()));
+      this.listenerHandles.length = 0;
+      this.state = 'new';
+      throw err;
+    }
+    this.emit('listening', this.addresses);
+  }
+
+  /** Adds a listening address. Returns the bound address (with the real port for port 0). */
+  async listen(url: string): Promise<string> {
+    if (this.state === 'closing' || this.state === 'closed') throw new FastpathError('FAILED_PRECONDITION', 'server is closed');
+    this.state = 'listening';
+    const address = parseAddress(url);
+    const listener = await getTransport(address.scheme).listen(address, (conn) => this.accept(conn), { socketMode: this.options.socketMode ?? 0o600 });
+    this.listenerHandles.push(listener);
+    return listener.address;
+  }
+
+  /** Bound addresses, in the order they were added. */
+  get addresses(): string[] {
+    return this.listenerHandles.map((l) => l.address);
+  }
+
+  /** The first bound address. */
+  get address(): string {
+    const a = this.listenerHandles[0]?.address;
+    if (a === undefined) throw new FastpathError('FAILED_PRECONDITION', 'server is not listening');
+    return a;
+  }
+
+  /** Serves an already-established connection (used by transports and tests). */
+  accept(conn: Connection): void {
+    if (this.state !== 'listening') {
+      conn.destroy();
+      return;
+    }
+    const c = this.common;
+    const session = new ServerSession(conn, this.host, {
+      maxFrameBytes: c.maxFrameBytes,
+      keepalive: { intervalMs: c.keepaliveMs, timeoutMs: c.keepaliveTimeoutMs },
+      handshakeTimeoutMs: c.handshakeTimeoutMs,
+      exposeStack: this.options.exposeStack ?? false,
+      maxConcurrentCalls: this.options.maxConcurrentCalls ?? Infinity,
+    });
+    this.sessions.set(session, nextConnectionId++);
+  }
+
+  /** The connections that completed the handshake. */
+  connections(): ConnectionInfo[] {
+    return [...this.sessions.keys()].filter((s) => s.hello !== undefined).map((s) => this.info(s));
+  }
+
+  private info(session: ServerSession, closed = false): ConnectionInfo {
+    return {
+      id: this.sessions.get(session) ?? 0,
+      remote: session.peer.remote,
+      path: session.peer.path,
+      agent: session.peer.agent,
+      meta: session.peer.meta,
+      inFlight: closed ? 0 : session.inFlight,
+    };
+  }
+
+  private waiters: Array<() => void> = [];
+  private drainWaiters(): void {
+    if (this.sessions.size === 0) for (const w of this.waiters.splice(0)) w();
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, send GOAWAY to every connection, let in-flight calls finish
+   * within `graceMs`, then fail what is left with UNAVAILABLE and close.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.closing) return this.closing;
+    this.state = 'closing';
+    const graceMs = options.graceMs ?? DEFAULTS.closeGraceMs;
+    this.closing = (async () => {
+      const stopListening = Promise.all(this.listenerHandles.map((l) => l.close()));
+      for (const s of this.sessions.keys()) s.drain();
+      if (this.sessions.size > 0) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(() => {
+            const err = new FastpathError('UNAVAILABLE', `server shut down before the call finished (grace ${graceMs} ms)`, { details: { reason: 'shutdown' } });
+            for (const s of [...this.sessions.keys()]) s.abortAll(err);
+            resolve();
+          }, graceMs);
+          this.waiters.push(() => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+      }
+      await stopListening;
+      this.state = 'closed';
+      this.emit('close');
+    })();
+    return this.closing;
+  }
+}

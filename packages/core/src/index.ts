@@ -1,0 +1,38 @@
+// Errors and codes
+export { Status, codeFromStatus, statusOf, isCode, type Code, type StatusNumber } from './protocol/codes.js';
+export { FastpathError, ProtocolError, toFastpathError, type ErrorDetails, type FastpathErrorOptions } from './protocol/errors.js';
+
+// Protocol (for tools, tests and other-language implementers)
+export { FrameType, HEADER_BYTES, DEFAULT_MAX_FRAME_BYTES, buildFrame, frameTypeName, type Frame } from './protocol/frame.js';
+export { FrameParser, type FrameHandler } from './protocol/frame-parser.js';
+export { encode, decode } from './protocol/codec.js';
+export { PROTOCOL_VERSIONS, type Hello, type Welcome } from './protocol/handshake.js';
+export type { Metadata, GoAway } from './protocol/messages.js';
+
+// Transports
+export { parseAddress, formatAddress, type Address } from './transport/address.js';
+export { registerTransport, getTransport, registeredSchemes } from './transport/registry.js';
+export type { Connection, Listener, Tier, TransportFactory, ConnectOptions, ListenOptions } from './transport/types.js';
+
+// Sessions
+export type { Deadline } from './session/deadline.js';
+export type { PeerInfo } from './session/server-call.js';
+
+// API
+export { Server, type ServerOptions, type ServerEvents, type ConnectionInfo, type CloseOptions, type Handler } from './api/server.js';
+export { Client, connect, type ClientOptions, type ClientEvents } from './api/client.js';
+export {
+  defineService,
+  methodPath,
+  type CallOptions,
+  type CallContext,
+  type ServiceClient,
+  type ServiceHandlers,
+  type ServiceDefinition,
+  type MethodOptions,
+  type MethodKeys,
+  type RequestOf,
+  type ResponseOf,
+} from './api/service.js';
+export type { ClientInterceptor, ServerInterceptor, ClientCallInfo, ServerCallInfo } from './api/interceptors.js';
+export { runValidator, type Validator, type StandardSchemaV1 } from './api/validation.js';

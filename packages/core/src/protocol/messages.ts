@@ -1,0 +1,113 @@
+import { codeFromStatus, statusOf, type Code } from './codes.js';
+import { decode, encode } from './codec.js';
+import { FastpathError, ProtocolError, type ErrorDetails } from './errors.js';
+import { buildFrame, FrameType } from './frame.js';
+
+/** Per-call metadata: string keys, string values (like gRPC metadata / HTTP headers). */
+export type Metadata = Record<string, string>;
+
+export interface RequestBody {
+  method: string;
+  /** Remaining time budget in ms, or undefined for no deadline. */
+  budgetMs: number | undefined;
+  metadata: Metadata | undefined;
+  payload: unknown;
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+function isPlainRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof Date);
+}
+
+// REQUEST body: [method: str, budgetMs: uint | nil, metadata: map<str,str> | nil, payload: any]
+export function encodeRequest(id: number, method: string, budgetMs: number | undefined, metadata: Metadata | undefined, payload: unknown): Buffer {
+  return buildFrame(FrameType.REQUEST, 0, id, encode([method, budgetMs ?? null, metadata ?? null, payload]));
+}
+
+export function decodeRequest(body: Uint8Array): RequestBody {
+  const v = decode(body);
+  if (!Array.isArray(v) || v.length !== 4) throw new ProtocolError('bad-request', 'REQUEST body must be a 4-element array');
+  const [method, budget, meta, payload] = v as [unknown, unknown, unknown, unknown];
+  if (typeof method !== 'string' || method.length === 0) throw new ProtocolError('bad-request', 'REQUEST method must be a non-empty string');
+  let budgetMs: number | undefined;
+  if (budget !== null) {
+    if (typeof budget !== 'number' || !(budget >= 0) || !Number.isFinite(budget)) {
+      throw new ProtocolError('bad-request', 'REQUEST budget must be a non-negative number or nil');
+    }
+    budgetMs = budget;
+  }
+  let metadata: Metadata | undefined;
+  if (meta !== null) {
+    if (!isPlainRecord(meta)) throw new ProtocolError('bad-request', 'REQUEST metadata must be a map or nil');
+    metadata = Object.create(null) as Metadata;
+    for (const k in meta) {
+      if (!hasOwn.call(meta, k)) continue;
+      const val = meta[k];
+      if (typeof val !== 'string') throw new ProtocolError('bad-request', `REQUEST metadata value for "${k}" must be a string`);
+      metadata[k] = val;
+    }
+  }
+  return { method, budgetMs, metadata, payload };
+}
+
+// RESPONSE body: the result value; an empty body means undefined.
+export function encodeResponse(id: number, result: unknown): Buffer {
+  return buildFrame(FrameType.RESPONSE, 0, id, result === undefined ? undefined : encode(result));
+}
+
+export function decodeResponse(body: Uint8Array): unknown {
+  return body.length === 0 ? undefined : decode(body);
+}
+
+// ERROR body: [status: uint, message: str, details: map | nil]
+export function encodeError(id: number, err: FastpathError, exposeStack = false): Buffer {
+  let details: ErrorDetails | null = err.details ?? null;
+  if (exposeStack && err.stack) details = { ...details, stack: err.stack };
+  let body: Uint8Array;
+  try {
+    body = encode([statusOf(err.code), err.message, details]);
+  } catch {
+    body = encode([statusOf(err.code), err.message, null]);
+  }
+  return buildFrame(FrameType.ERROR, 0, id, body);
+}
+
+export function decodeError(body: Uint8Array): FastpathError {
+  const v = decode(body);
+  if (!Array.isArray(v) || v.length < 2) throw new ProtocolError('bad-error', 'ERROR body must be [status, message, details]');
+  const [status, message, details] = v as [unknown, unknown, unknown];
+  if (typeof status !== 'number' || typeof message !== 'string') {
+    throw new ProtocolError('bad-error', 'ERROR status must be a number and message a string');
+  }
+  return new FastpathError(codeFromStatus(status), message, {
+    remote: true,
+    details: isPlainRecord(details) ? (details as ErrorDetails) : undefined,
+  });
+}
+
+// GOAWAY body: [status: uint, message: str, lastId: uint]
+export interface GoAway {
+  code: Code;
+  message: string;
+  /** The highest request id the sender has accepted (or will answer). */
+  lastId: number;
+}
+
+export function encodeGoAway(code: Code, message: string, lastId: number): Buffer {
+  return buildFrame(FrameType.GOAWAY, 0, 0, encode([statusOf(code), message, lastId]));
+}
+
+export function decodeGoAway(body: Uint8Array): GoAway {
+  const v = decode(body);
+  if (!Array.isArray(v) || v.length < 3) throw new ProtocolError('bad-goaway', 'GOAWAY body must be [status, message, lastId]');
+  const [status, message, lastId] = v as [unknown, unknown, unknown];
+  if (typeof status !== 'number' || typeof message !== 'string' || typeof lastId !== 'number') {
+    throw new ProtocolError('bad-goaway', 'GOAWAY fields have the wrong types');
+  }
+  return { code: codeFromStatus(status), message, lastId };
+}
+
+export function encodeEmpty(type: number, id: number): Buffer {
+  return buildFrame(type, 0, id);
+}

@@ -1,0 +1,255 @@
+import { FastpathError, ProtocolError, toFastpathError } from '../protocol/errors.js';
+import { FrameType, HEADER_BYTES } from '../protocol/frame.js';
+import { AGENT, decodeHello, encodeWelcome, negotiateVersion, type Hello } from '../protocol/handshake.js';
+import { decodeRequest, encodeError, encodeGoAway, encodeResponse } from '../protocol/messages.js';
+import type { Connection } from '../transport/types.js';
+import { fromBudget, onDeadline } from './deadline.js';
+import { FrameSession, type FrameSessionOptions } from './frame-session.js';
+import { ServerCall, type PeerInfo } from './server-call.js';
+
+/** What the session calls to run a method. It may return a value or a promise. */
+export type MethodInvoker = (request: unknown, call: ServerCall) => unknown;
+
+export interface ServerSessionHost {
+  lookup(method: string): MethodInvoker | undefined;
+  /** A peer misbehaved (protocol error) or a handler failed in a way worth reporting. */
+  reportError(err: FastpathError, session: ServerSession): void;
+  /** The handshake finished. Throwing refuses the connection with that error. */
+  onOpen(session: ServerSession): void;
+  onClosed(session: ServerSession, reason: FastpathError): void;
+  /** A call finished (for metrics and draining). */
+  onCallEnd?(session: ServerSession): void;
+}
+
+export interface ServerSessionOptions extends FrameSessionOptions {
+  handshakeTimeoutMs: number;
+  exposeStack: boolean;
+  maxConcurrentCalls: number;
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/**
+ * The server end of one connection: the handshake, dispatching REQUESTs, deadlines and CANCEL,
+ * and draining on GOAWAY.
+ */
+export class ServerSession extends FrameSession {
+  private readonly inflight = new Map<number, ServerCall>();
+  private highestId = 0;
+  private peerMaxFrameBytes = 0;
+  hello: Hello | undefined;
+  peer: PeerInfo;
+
+  constructor(
+    conn: Connection,
+    private readonly host: ServerSessionHost,
+    private readonly serverOptions: ServerSessionOptions,
+  ) {
+    super(conn, serverOptions);
+    this.peer = { remote: conn.remote, path: conn.tier, meta: {}, agent: 'unknown' };
+    const t = setTimeout(() => {
+      if (this.state === 'handshake') this.protocolFailure(new ProtocolError('handshake-timeout', `no HELLO within ${serverOptions.handshakeTimeoutMs} ms`));
+    }, serverOptions.handshakeTimeoutMs);
+    t.unref();
+  }
+
+  get inFlight(): number {
+    return this.inflight.size;
+  }
+
+  protected override lastAcceptedId(): number {
+    return this.highestId;
+  }
+
+  protected onFrame(type: number, _flags: number, id: number, body: Uint8Array): void {
+    if (this.state === 'handshake') {
+      if (type !== FrameType.HELLO) throw new ProtocolError('unexpected-frame', `expected HELLO, got frame type ${type}`);
+      this.onHello(body);
+      return;
+    }
+    switch (type) {
+      case FrameType.REQUEST:
+        this.onRequest(id, body);
+        break;
+      case FrameType.CANCEL: {
+        const call = this.inflight.get(id);
+        if (call) this.end(call, new FastpathError('CANCELLED', 'the client cancelled the call', { details: { reason: 'client-cancel' } }), false);
+        break;
+      }
+      case FrameType.GOAWAY:
+        // The client is leaving; it will close the socket.
+        break;
+      default:
+        throw new ProtocolError('unexpected-frame', `a server does not accept frame type ${type} here`);
+    }
+  }
+
+  private onHello(body: Uint8Array): void {
+    const hello = decodeHello(body);
+    let version: number;
+    try {
+      version = negotiateVersion(hello.versions);
+    } catch (err) {
+      const e = err as FastpathError;
+      this.conn.write(encodeGoAway(e.code, e.message, 0));
+      this.closeReason = e;
+      this.host.reportError(e, this);
+      this.terminate(e);
+      return;
+    }
+    this.hello = hello;
+    this.peerMaxFrameBytes = hello.maxFrameBytes;
+    this.peer = { remote: this.conn.remote, path: this.conn.tier, meta: hello.meta ?? {}, agent: hello.agent };
+    try {
+      this.host.onOpen(this);
+    } catch (err) {
+      const e = toFastpathError(err, 'UNAVAILABLE');
+      this.conn.write(encodeGoAway(e.code, e.message, 0));
+      this.closeReason = e;
+      this.terminate(e);
+      return;
+    }
+    this.state = 'open';
+    this.conn.write(
+      encodeWelcome({
+        version,
+        agent: AGENT,
+        caps: [],
+        maxFrameBytes: this.options.maxFrameBytes,
+        keepaliveMs: this.options.keepalive.intervalMs,
+      }),
+    );
+    this.keepalive.start();
+  }
+
+  private onRequest(id: number, body: Uint8Array): void {
+    if (this.inflight.has(id)) throw new ProtocolError('duplicate-id', `request id ${id} is already in flight`);
+    const req = decodeRequest(body);
+    if (id > this.highestId) this.highestId = id;
+    if (this.state === 'draining') {
+      this.conn.write(encodeError(id, new FastpathError('UNAVAILABLE', 'server is shutting down', { details: { reason: 'draining' } })));
+      return;
+    }
+    if (this.inflight.size >= this.serverOptions.maxConcurrentCalls) {
+      this.conn.write(
+        encodeError(id, new FastpathError('RESOURCE_EXHAUSTED', `too many concurrent calls on this connection (limit ${this.serverOptions.maxConcurrentCalls})`, {
+          details: { reason: 'max-concurrent-calls', limit: this.serverOptions.maxConcurrentCalls },
+        })),
+      );
+      return;
+    }
+    const invoke = this.host.lookup(req.method);
+    if (invoke === undefined) {
+      this.conn.write(encodeError(id, new FastpathError('UNIMPLEMENTED', `unknown method "${req.method}"`, { details: { method: req.method } })));
+      return;
+    }
+    const deadline = fromBudget(req.budgetMs);
+    const call = new ServerCall(id, req.method, req.metadata, deadline, this.peer);
+    this.inflight.set(id, call);
+    if (deadline !== undefined) {
+      const budget = req.budgetMs;
+      call.cancelTimer = onDeadline(deadline, () => {
+        this.end(call, new FastpathError('DEADLINE_EXCEEDED', `${req.method} exceeded its deadline (${budget} ms)`, { details: { budgetMs: budget } }), true);
+      });
+      if (call.done) return;
+    }
+    let result: unknown;
+    try {
+      result = invoke(req.payload, call);
+    } catch (err) {
+      this.fail(call, err);
+      return;
+    }
+    if (isThenable(result)) {
+      result.then(
+        (value) => this.succeed(call, value),
+        (err) => this.fail(call, err),
+      );
+    } else {
+      this.succeed(call, result);
+    }
+  }
+
+  private succeed(call: ServerCall, value: unknown): void {
+    if (call.done) return;
+    let frame: Buffer;
+    try {
+      frame = encodeResponse(call.id, value);
+    } catch (err) {
+      this.fail(call, new FastpathError('INTERNAL', `the response of ${call.method} cannot be serialized: ${(err as Error).message}`, { details: { reason: 'encode-failed' } }));
+      return;
+    }
+    if (frame.length - HEADER_BYTES > this.peerMaxFrameBytes) {
+      this.fail(
+        call,
+        new FastpathError('RESOURCE_EXHAUSTED', `the response of ${call.method} is ${frame.length - HEADER_BYTES} bytes, over the client's maxFrameBytes ${this.peerMaxFrameBytes}`, {
+          details: { reason: 'frame-too-large', limit: this.peerMaxFrameBytes, size: frame.length - HEADER_BYTES },
+        }),
+      );
+      return;
+    }
+    this.finish(call);
+    this.conn.write(frame);
+  }
+
+  private fail(call: ServerCall, err: unknown): void {
+    if (call.done) return;
+    let e: FastpathError;
+    if (FastpathError.is(err)) {
+      e = err;
+    } else {
+      e = new FastpathError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
+      if (err instanceof Error && err.stack) Object.defineProperty(e, 'stack', { value: err.stack });
+    }
+    this.finish(call);
+    this.conn.write(encodeError(call.id, e, this.serverOptions.exposeStack));
+  }
+
+  /** Ends a call that did not complete: aborts its signal and, if `reply`, answers with the error. */
+  private end(call: ServerCall, reason: FastpathError, reply: boolean): void {
+    if (call.done) return;
+    call.abort(reason);
+    this.finish(call);
+    if (reply && this.state !== 'closed') this.conn.write(encodeError(call.id, reason));
+  }
+
+  private finish(call: ServerCall): void {
+    call.done = true;
+    call.cancelTimer?.();
+    this.inflight.delete(call.id);
+    this.host.onCallEnd?.(this);
+    if (this.state === 'draining' && this.inflight.size === 0) this.closeGracefully();
+  }
+
+  /** Starts a graceful drain: GOAWAY, no new calls, close when in-flight calls are done. */
+  drain(message = 'server is shutting down'): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'handshake') {
+      this.terminate(new FastpathError('UNAVAILABLE', message, { details: { reason: 'draining' } }));
+      return;
+    }
+    if (this.state === 'draining') return;
+    this.state = 'draining';
+    this.conn.write(encodeGoAway('OK', message, this.highestId));
+    if (this.inflight.size === 0) this.closeGracefully();
+  }
+
+  /** Fails every call still running with `reason`, answering the client, then closes. */
+  abortAll(reason: FastpathError): void {
+    for (const call of [...this.inflight.values()]) this.end(call, reason, true);
+    this.closeGracefully();
+  }
+
+  private closeGracefully(): void {
+    this.terminate(new FastpathError('UNAVAILABLE', 'server closed the connection', { details: { reason: 'draining' } }));
+  }
+
+  protected onClosed(reason: FastpathError): void {
+    const r = new FastpathError('CANCELLED', `connection closed: ${reason.message}`, { cause: reason, details: { reason: 'connection-closed' } });
+    for (const call of [...this.inflight.values()]) this.end(call, r, false);
+    if (ProtocolError.is(reason) || reason.details?.reason === 'keepalive-timeout') this.host.reportError(reason, this);
+    this.host.onClosed(this, reason);
+  }
+}

@@ -1,0 +1,102 @@
+import type { Socket } from 'node:net';
+import type { Connection, Tier } from './types.js';
+
+/** Above this many queued bytes a flush uses writev (cork) instead of one concatenated buffer. */
+const CONCAT_LIMIT = 64 * 1024;
+
+/**
+ * A Connection over a node:net Socket (TCP or Unix socket).
+ *
+ * Writes made during one tick are queued and flushed together on process.nextTick, so a burst of
+ * pipelined frames costs one system call while a lone frame goes out before the event loop turns.
+ */
+export class NetConnection implements Connection {
+  onData: ((chunk: Uint8Array) => void) | null = null;
+  onClose: ((err?: Error) => void) | null = null;
+  onDrain: (() => void) | null = null;
+  private queue: Uint8Array[] = [];
+  private queued = 0;
+  private flushScheduled = false;
+  private isClosed = false;
+  private closeError: Error | undefined;
+  private readonly flushFn = (): void => this.flush();
+
+  constructor(
+    readonly socket: Socket,
+    readonly tier: Tier,
+    readonly remote: string,
+    readonly local: string,
+  ) {
+    socket.setNoDelay?.(true);
+    socket.on('data', (chunk: Buffer) => this.onData?.(chunk));
+    socket.on('drain', () => this.onDrain?.());
+    socket.on('error', (err) => {
+      this.closeError ??= err;
+    });
+    socket.on('close', () => this.finish());
+    // A peer that half-closes gets fully closed: the protocol has no use for half-open sockets.
+    socket.on('end', () => socket.end());
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  get pendingBytes(): number {
+    return this.queued + this.socket.writableLength;
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.isClosed) return;
+    this.queue.push(bytes);
+    this.queued += bytes.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flushFn);
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const q = this.queue;
+    if (q.length === 0 || this.isClosed || this.socket.destroyed) return;
+    const total = this.queued;
+    this.queue = [];
+    this.queued = 0;
+    if (q.length === 1) {
+      this.socket.write(q[0]!);
+    } else if (total <= CONCAT_LIMIT) {
+      this.socket.write(Buffer.concat(q, total));
+    } else {
+      this.socket.cork();
+      for (const b of q) this.socket.write(b);
+      this.socket.uncork();
+    }
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.flush();
+    this.socket.end();
+    // If the peer never closes its side, do not wait for it forever.
+    const t = setTimeout(() => this.socket.destroy(), 2000);
+    t.unref();
+  }
+
+  destroy(err?: Error): void {
+    if (err) this.closeError ??= err;
+    this.queue = [];
+    this.queued = 0;
+    this.socket.destroy();
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    const cb = this.onClose;
+    this.onClose = null;
+    this.onData = null;
+    cb?.(this.closeError);
+  }
+}

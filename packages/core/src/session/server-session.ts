@@ -190,8 +190,9 @@ export class ServerSession extends FrameSession {
       );
       return;
     }
-    this.finish(call);
+    call.done = true;
     this.conn.write(frame);
+    this.finish(call);
   }
 
   private fail(call: ServerCall, err: unknown): void {
@@ -203,18 +204,21 @@ export class ServerSession extends FrameSession {
       e = new FastpathError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
       if (err instanceof Error && err.stack) Object.defineProperty(e, 'stack', { value: err.stack });
     }
-    this.finish(call);
+    call.done = true;
     this.conn.write(encodeError(call.id, e, this.serverOptions.exposeStack));
+    this.finish(call);
   }
 
   /** Ends a call that did not complete: aborts its signal and, if `reply`, answers with the error. */
   private end(call: ServerCall, reason: FastpathError, reply: boolean): void {
     if (call.done) return;
     call.abort(reason);
-    this.finish(call);
+    call.done = true;
     if (reply && this.state !== 'closed') this.conn.write(encodeError(call.id, reason));
+    this.finish(call);
   }
 
+  /** Forgets a call whose answer (if any) is already written; closes a drained connection. */
   private finish(call: ServerCall): void {
     call.done = true;
     call.cancelTimer?.();

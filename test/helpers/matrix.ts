@@ -1,0 +1,34 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ClientOptions, ServerOptions, Tier } from '@fastpath/core';
+
+/**
+ * The transport matrix (zeromq.js `testProtos` pattern): every behaviour suite runs once per
+ * entry. Each entry says where the server listens, extra options for both ends, and which tier
+ * the connection must end up on. New tiers join by adding an entry here.
+ */
+export interface TransportCase {
+  name: string;
+  listen: () => string;
+  server?: ServerOptions;
+  client?: ClientOptions;
+  path: Tier;
+}
+
+const dirs: string[] = [];
+export function socketPath(name = 's.sock'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fastpath-test-'));
+  dirs.push(dir);
+  return join(dir, name);
+}
+
+export function cleanupSocketDirs(): void {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+export const transports: TransportCase[] = [
+  { name: 'tcp', listen: () => 'tcp://127.0.0.1:0', path: 'tcp' },
+  { name: 'tcp6', listen: () => 'tcp://[::1]:0', path: 'tcp' },
+  { name: 'unix', listen: () => `unix:${socketPath()}`, path: 'uds' },
+];

@@ -1,0 +1,30 @@
+// Every ```ts snippet in the README runs, as a user would paste it (msgpack-javascript's readme.test.ts idea).
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot, TS_NODE_ARGS } from './helpers/spawn.js';
+
+const run = promisify(execFile);
+const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+const snippets = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+// Snippets import the published names; they run inside the repo so those resolve to the sources.
+const dir = mkdtempSync(join(repoRoot, 'test', '.readme-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** What each snippet prints, in order: the comments in the snippet say the same. */
+const expected: string[][] = [["3 tcp"], [expect.stringMatching(/^invalid request for Shop\.order: items\[0\]\.price: /) as unknown as string], ['hi']];
+
+describe('README snippets', () => {
+  it('has the snippets this test expects', () => {
+    expect(snippets).toHaveLength(expected.length);
+  });
+
+  it.each(snippets.map((s, i) => [i, s] as const))('snippet %i runs and prints what it says', async (i, code) => {
+    const file = join(dir, `snippet-${i}.ts`);
+    writeFileSync(file, code);
+    const { stdout } = await run(process.execPath, [...TS_NODE_ARGS, file], { cwd: repoRoot, timeout: 30_000 });
+    expect(stdout.trim().split('\n')).toEqual(expected[i]);
+  });
+});

@@ -27,8 +27,13 @@ export function cleanupSocketDirs(): void {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
+const off = { fastPath: 'off' } as const;
+
 export const transports: TransportCase[] = [
-  { name: 'tcp', listen: () => 'tcp://127.0.0.1:0', path: 'tcp' },
-  { name: 'tcp6', listen: () => 'tcp://[::1]:0', path: 'tcp' },
-  { name: 'unix', listen: () => `unix:${socketPath()}`, path: 'uds' },
+  // Plain transports, fast path off on the client: what a remote peer gets.
+  { name: 'tcp', listen: () => 'tcp://127.0.0.1:0', client: off, path: 'tcp' },
+  { name: 'tcp6', listen: () => 'tcp://[::1]:0', client: off, path: 'tcp' },
+  { name: 'unix', listen: () => `unix:${socketPath()}`, client: off, path: 'uds' },
+  // Negotiated tiers: the client connects over TCP and is upgraded.
+  { name: 'uds (upgraded)', listen: () => 'tcp://127.0.0.1:0', client: { fastPath: 'require', tiers: ['uds'] }, path: 'uds' },
 ];

@@ -13,10 +13,15 @@ export type { Metadata, GoAway } from './protocol/messages.js';
 export { parseAddress, formatAddress, type Address } from './transport/address.js';
 export { registerTransport, getTransport, registeredSchemes } from './transport/registry.js';
 export type { Connection, Listener, Tier, TransportFactory, ConnectOptions, ListenOptions } from './transport/types.js';
+export { registerUpgradeTier, getUpgradeTier, upgradeTiers, TIER_ORDER, type UpgradeTier, type TierServer, type TierOffer, type TierOptions } from './transport/upgrade-tier.js';
+export { hostIdentity, currentUid, type HostIdentity } from './transport/host-identity.js';
+export { loadNative, type NativeStatus, type NativeHost } from './transport/native-loader.js';
 
 // Sessions
 export type { Deadline } from './session/deadline.js';
 export type { PeerInfo } from './session/server-call.js';
+export type { PathInfo, FastPathMode } from './session/upgrade.js';
+export type { FastPathOptions, CommonOptions } from './api/options.js';
 
 // API
 export { Server, type ServerOptions, type ServerEvents, type ConnectionInfo, type CloseOptions, type Handler } from './api/server.js';

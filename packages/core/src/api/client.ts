@@ -4,15 +4,18 @@ import { FastpathError } from '../protocol/errors.js';
 import type { GoAway } from '../protocol/messages.js';
 import { ClientSession } from '../session/client-session.js';
 import { toDeadline } from '../session/deadline.js';
+import type { PathInfo } from '../session/upgrade.js';
+import { currentUid, hostIdentity } from '../transport/host-identity.js';
 import { parseAddress } from '../transport/address.js';
 import { getTransport } from '../transport/registry.js';
 import type { Tier } from '../transport/types.js';
 import { composeClient, type ClientCallInfo, type ClientInterceptor } from './interceptors.js';
-import { DEFAULTS, resolveCommon, type CommonOptions } from './options.js';
+import { localTiers, tierOptions } from './fast-path.js';
+import { DEFAULTS, resolveCommon, type CommonOptions, type FastPathOptions } from './options.js';
 import { methodPath, type CallOptions, type MethodOptions, type ServiceClient, type ServiceDefinition } from './service.js';
 import { runValidator } from './validation.js';
 
-export interface ClientOptions extends CommonOptions {
+export interface ClientOptions extends CommonOptions, FastPathOptions {
   /** Give up connecting after this many ms (default 10 000). */
   connectTimeoutMs?: number;
   /** Connection-level metadata sent in HELLO (the server sees it as `ctx.peer.meta`). */
@@ -21,6 +24,8 @@ export interface ClientOptions extends CommonOptions {
   /** Check responses with the service definition's `response` validators (default true). */
   validateResponses?: boolean;
   signal?: AbortSignal;
+  /** Resolve connect() only after the fast-path negotiation has finished (default true). */
+  waitForFastPath?: boolean;
 }
 
 export type ClientEvents = {
@@ -28,6 +33,8 @@ export type ClientEvents = {
   close: (reason: FastpathError) => void;
   /** The server is draining: in-flight calls finish, new calls fail with UNAVAILABLE. */
   goaway: (info: GoAway) => void;
+  /** The connection's tier was decided: after an upgrade, or when it stays (with the reason). */
+  path: (info: PathInfo) => void;
 };
 
 /**
@@ -38,7 +45,6 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
   private readonly interceptors: ClientInterceptor[];
   private invoke: (call: ClientCallInfo) => Promise<unknown>;
   private readonly proxies = new Map<string, unknown>();
-  private closePromise: Promise<void> | undefined;
 
   /** @internal use connect() */
   constructor(
@@ -53,12 +59,18 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
     session.events = {
       onGoAway: (g) => this.emit('goaway', g),
       onClose: (reason) => this.emit('close', reason),
+      onPath: (info) => this.emit('path', info),
     };
   }
 
-  /** The tier this connection runs on. */
+  /** The tier this connection runs on: 'shm' | 'uds' | 'tcp-fastpath' | 'tcp'. */
   get path(): Tier {
-    return this.session.conn.tier;
+    return this.session.tier;
+  }
+
+  /** The tier and, when it is not the fastest, why. */
+  get pathInfo(): PathInfo {
+    return this.session.pathInfo;
   }
 
   get closed(): boolean {
@@ -134,22 +146,8 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
 
   /** Closes the connection. Pending calls fail with CANCELLED. */
   close(): Promise<void> {
-    if (this.closePromise) return this.closePromise;
-    this.closePromise = new Promise<void>((resolve) => {
-      if (this.session.state === 'closed') {
-        resolve();
-        return;
-      }
-      const conn = this.session.conn;
-      const prev = conn.onClose;
-      conn.onClose = (err) => {
-        prev?.(err);
-        resolve();
-      };
-      this.session.close(new FastpathError('CANCELLED', 'client closed', { details: { reason: 'client-closed' } }));
-      if (conn.closed) resolve();
-    });
-    return this.closePromise;
+    this.session.close(new FastpathError('CANCELLED', 'client closed', { details: { reason: 'client-closed' } }));
+    return this.session.drained;
   }
 }
 
@@ -163,13 +161,29 @@ export async function connect(url: string, options: ClientOptions = {}): Promise
   const address = parseAddress(url);
   const transport = getTransport(address.scheme);
   const timeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
+  const mode = options.fastPath ?? 'auto';
+  const local = mode === 'off' ? undefined : await localTiers(options);
   const conn = await transport.connect(address, { timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
   const session = new ClientSession(conn, {
     maxFrameBytes: common.maxFrameBytes,
     keepalive: { intervalMs: common.keepaliveMs, timeoutMs: common.keepaliveTimeoutMs },
     handshakeTimeoutMs: common.handshakeTimeoutMs,
     ...(options.metadata ? { helloMeta: options.metadata } : {}),
+    fastPath: {
+      mode,
+      host: hostIdentity().id,
+      uid: currentUid(),
+      tiers: local?.usable.map((t) => t.tier) ?? [],
+      unavailable: local?.unavailable ?? {},
+      tierOptions: tierOptions(options),
+      upgradeTimeoutMs: options.upgradeTimeoutMs ?? DEFAULTS.upgradeTimeoutMs,
+    },
   });
+  const client = new Client(session, url, options);
   await session.ready;
-  return new Client(session, url, options);
+  if (options.waitForFastPath !== false) {
+    await session.pathSettled;
+    if (session.state === 'closed') throw session.closeReason ?? new FastpathError('UNAVAILABLE', 'connection closed during the fast-path negotiation');
+  }
+  return client;
 }

@@ -1,4 +1,19 @@
 import { DEFAULT_MAX_FRAME_BYTES, ABSOLUTE_MAX_FRAME_BYTES } from '../protocol/frame.js';
+import type { FastPathMode } from '../session/upgrade.js';
+import type { Tier } from '../transport/types.js';
+import type { TierOptions } from '../transport/upgrade-tier.js';
+
+/** Same-host fast-path settings, for a server and for each connection. */
+export interface FastPathOptions {
+  /** 'auto' (default) upgrades same-host peers; 'off' never does; 'require' refuses to run without it. */
+  fastPath?: FastPathMode;
+  /** Restricts the tiers that may be negotiated (default: every tier available here). */
+  tiers?: readonly Tier[];
+  /** Shared-memory tier settings: { mode: 'inline' | 'worker' | 'adaptive', spinMicros, batchMax, ringBytes, slotBytes }. */
+  shm?: TierOptions;
+  /** How long an upgrade may take before the connection stays where it is (default 5000 ms). */
+  upgradeTimeoutMs?: number;
+}
 
 /** Options both ends share. */
 export interface CommonOptions {
@@ -19,6 +34,7 @@ export const DEFAULTS = {
   handshakeTimeoutMs: 10_000,
   connectTimeoutMs: 10_000,
   closeGraceMs: 5_000,
+  upgradeTimeoutMs: 5_000,
 } as const;
 
 export function resolveCommon(o: CommonOptions): Required<CommonOptions> {

@@ -3,15 +3,19 @@ import type TypedEmitter from 'typed-emitter';
 import { FastpathError } from '../protocol/errors.js';
 import type { MethodInvoker, ServerSessionHost } from '../session/server-session.js';
 import { ServerSession } from '../session/server-session.js';
+import { AttachRouter, decideOffer, newNonce, type PathInfo } from '../session/upgrade.js';
 import { parseAddress } from '../transport/address.js';
+import { currentUid, hostIdentity } from '../transport/host-identity.js';
 import { getTransport } from '../transport/registry.js';
 import type { Connection, Listener, Tier } from '../transport/types.js';
+import type { TierServer } from '../transport/upgrade-tier.js';
+import { localTiers, tierOptions } from './fast-path.js';
 import { composeServer, type ServerInterceptor } from './interceptors.js';
-import { DEFAULTS, resolveCommon, type CommonOptions } from './options.js';
+import { DEFAULTS, resolveCommon, type CommonOptions, type FastPathOptions } from './options.js';
 import { methodPath, type CallContext, type MethodOptions, type ServiceDefinition, type ServiceHandlers } from './service.js';
 import { runValidator } from './validation.js';
 
-export interface ServerOptions extends CommonOptions {
+export interface ServerOptions extends CommonOptions, FastPathOptions {
   /** Address(es) to listen on: `tcp://host:port` (port 0 picks one), `tcp://[::1]:port`, `unix:/path`. */
   listen?: string | readonly string[];
   /** Include handler stack traces in INTERNAL errors sent to clients (default false). */
@@ -28,6 +32,8 @@ export interface ConnectionInfo {
   readonly id: number;
   readonly remote: string;
   readonly path: Tier;
+  /** Why the connection is not on a faster tier (undefined when it is on the best one allowed). */
+  readonly reason: string | undefined;
   readonly agent: string;
   readonly meta: Readonly<Record<string, string>>;
   readonly inFlight: number;
@@ -36,6 +42,8 @@ export interface ConnectionInfo {
 export type ServerEvents = {
   listening: (addresses: string[]) => void;
   connection: (info: ConnectionInfo) => void;
+  /** A connection's tier was decided: after an upgrade, or when it stays where it is (with the reason). */
+  path: (info: PathInfo, connection: ConnectionInfo) => void;
   disconnect: (info: ConnectionInfo, reason: FastpathError) => void;
   /** A peer misbehaved (protocol error, keepalive timeout). Never thrown: listen to observe. */
   error: (err: FastpathError, info: ConnectionInfo | undefined) => void;
@@ -73,6 +81,10 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
   private state: 'new' | 'listening' | 'closing' | 'closed' = 'new';
   private closing: Promise<void> | undefined;
   private readonly host: ServerSessionHost;
+  private readonly tierServers = new Map<Tier, TierServer>();
+  /** Each fast tier this server knows of: undefined when it can offer it, else why not. */
+  private readonly tierStatus = new Map<Tier, string | undefined>();
+  private readonly router: AttachRouter;
 
   constructor(private readonly options: ServerOptions = {}) {
     super();
@@ -92,7 +104,57 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
         if (wasOpen) this.emit('disconnect', this.info(session, true), reason);
         this.drainWaiters();
       },
+      fastPathMode: () => this.options.fastPath ?? 'auto',
+      decideOffer: (fastPath, current) =>
+        decideOffer(fastPath, { mode: this.options.fastPath ?? 'auto', host: hostIdentity().id, uid: currentUid(), tiers: this.tierStatus }, current),
+      prepareOffer: async (tier, session) => {
+        const ts = this.tierServers.get(tier);
+        if (!ts) throw new Error(`tier ${tier} is not listening`);
+        const o = await ts.offer();
+        const nonce = newNonce();
+        this.router.expect(
+          nonce,
+          this.options.upgradeTimeoutMs ?? DEFAULTS.upgradeTimeoutMs,
+          (conn, leftover) => session.attachChannel(conn, leftover),
+          () => session.offerExpired(),
+        );
+        return {
+          nonce,
+          params: o.params,
+          cancel: () => {
+            this.router.cancel(nonce);
+            o.cancel();
+          },
+        };
+      },
+      onPath: (session, info) => {
+        this.emit('path', info, this.info(session));
+      },
     };
+    this.router = new AttachRouter((err) => {
+      if (this.listenerCount('error') > 0) this.emit('error', err, undefined);
+    });
+  }
+
+  /** Starts the fast-tier listeners clients can be upgraded to. Failures only remove a tier. */
+  private async startFastPath(): Promise<void> {
+    if ((this.options.fastPath ?? 'auto') === 'off') return;
+    const local = await localTiers(this.options);
+    for (const [tier, why] of Object.entries(local.unavailable)) this.tierStatus.set(tier as Tier, why);
+    const opts = tierOptions(this.options);
+    for (const { tier, impl } of local.usable) {
+      try {
+        this.tierServers.set(tier, await impl.listen((conn) => this.router.route(conn), opts[tier] ?? {}));
+        this.tierStatus.set(tier, undefined);
+      } catch (err) {
+        this.tierStatus.set(tier, `could not start: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Fast tiers this server offers, and why the others are not offered. */
+  fastPathStatus(): Record<string, string | undefined> {
+    return Object.fromEntries(this.tierStatus);
   }
 
   /** Registers every method of a service. `def` is a ServiceDefinition or just the service name. */
@@ -149,6 +211,7 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
     this.state = 'listening';
     const listen = this.options.listen === undefined ? [] : typeof this.options.listen === 'string' ? [this.options.listen] : this.options.listen;
     try {
+      await this.startFastPath();
       for (const url of listen) await this.listen(url);
     } catch (err) {
       await Promise.all(this.listenerHandles.map((l) => l.close()));
@@ -207,7 +270,8 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
     return {
       id: this.sessions.get(session) ?? 0,
       remote: session.peer.remote,
-      path: session.peer.path,
+      path: session.pathInfo.path,
+      reason: session.pathInfo.reason,
       agent: session.peer.agent,
       meta: session.peer.meta,
       inFlight: closed ? 0 : session.inFlight,
@@ -244,6 +308,8 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
         });
       }
       await stopListening;
+      await Promise.all([...this.tierServers.values()].map((t) => t.close()));
+      this.tierServers.clear();
       this.state = 'closed';
       this.emit('close');
     })();

@@ -3,9 +3,25 @@ import { FrameType, HEADER_BYTES, MAX_ID } from '../protocol/frame.js';
 import { AGENT, decodeWelcome, encodeHello, PROTOCOL_VERSIONS, type Welcome } from '../protocol/handshake.js';
 import { decodeError, decodeGoAway, decodeResponse, encodeEmpty, encodeRequest, type GoAway, type Metadata } from '../protocol/messages.js';
 import { ProtocolError } from '../protocol/errors.js';
-import type { Connection } from '../transport/types.js';
+import { decodeUpgrade, decodeUpgradeAck, encodeUpgradeAck, parseWelcomeFastPath, type HelloFastPath, type UpgradeOffer } from '../protocol/upgrade-messages.js';
+import type { Connection, Tier } from '../transport/types.js';
+import { getUpgradeTier, type TierOptions } from '../transport/upgrade-tier.js';
 import { budgetMs, isExpired, onDeadline, type Deadline } from './deadline.js';
 import { FrameSession, type FrameSessionOptions } from './frame-session.js';
+import type { FastPathMode, PathInfo } from './upgrade.js';
+
+/** The client's fast-path settings for one connection. */
+export interface ClientFastPath {
+  mode: FastPathMode;
+  host: string;
+  uid: number;
+  /** Tiers this client can attach to, fastest first. */
+  tiers: Tier[];
+  /** Why known tiers are missing from `tiers`. */
+  unavailable: Record<string, string>;
+  tierOptions: Record<string, TierOptions>;
+  upgradeTimeoutMs: number;
+}
 
 export interface ClientSessionOptions extends FrameSessionOptions {
   handshakeTimeoutMs: number;
@@ -13,11 +29,13 @@ export interface ClientSessionOptions extends FrameSessionOptions {
   helloMeta?: Record<string, string>;
   /** Extra HELLO fields (used by later protocol features). */
   helloExtra?: Record<string, unknown>;
+  fastPath: ClientFastPath;
 }
 
 export interface ClientSessionEvents {
   onGoAway?: (g: GoAway) => void;
   onClose?: (reason: FastpathError) => void;
+  onPath?: (info: PathInfo) => void;
 }
 
 interface Pending {
@@ -42,9 +60,22 @@ export class ClientSession extends FrameSession {
   welcome: Welcome | undefined;
   events: ClientSessionEvents = {};
   private drainLastId = MAX_ID;
+  /** Where the connection runs, and why not faster. Final once `pathSettled` resolves. */
+  pathInfo: PathInfo;
+  private settlePath!: (info: PathInfo) => void;
+  /** Resolves when the fast-path negotiation has finished, either way. */
+  readonly pathSettled: Promise<PathInfo>;
+  private pathDone = false;
+  private upgradeTimer: NodeJS.Timeout | undefined;
+  /** Why the server skipped faster tiers, when it offered a slower one. */
+  private offerReason: string | undefined;
 
   constructor(conn: Connection, private readonly clientOptions: ClientSessionOptions) {
     super(conn, clientOptions);
+    this.pathInfo = { path: conn.tier, reason: 'negotiating' };
+    this.pathSettled = new Promise((resolve) => {
+      this.settlePath = resolve;
+    });
     this.ready = new Promise((resolve, reject) => {
       this.readyResolve = resolve;
       this.readyReject = reject;
@@ -56,6 +87,9 @@ export class ClientSession extends FrameSession {
     }, clientOptions.handshakeTimeoutMs);
     t.unref();
     this.ready.then(() => clearTimeout(t), () => clearTimeout(t));
+    const fp = clientOptions.fastPath;
+    const helloFastPath: HelloFastPath | undefined =
+      fp.mode === 'off' ? undefined : { mode: fp.mode, host: fp.host, uid: fp.uid, tiers: fp.tiers, unavailable: fp.unavailable };
     conn.write(
       encodeHello({
         ...clientOptions.helloExtra,
@@ -64,8 +98,56 @@ export class ClientSession extends FrameSession {
         caps: [],
         maxFrameBytes: clientOptions.maxFrameBytes,
         ...(clientOptions.helloMeta ? { meta: clientOptions.helloMeta } : {}),
+        ...(helloFastPath ? { fastPath: helloFastPath } : {}),
       }),
     );
+  }
+
+  /** Ends the negotiation: records the path, tells listeners, enforces fastPath 'require'. */
+  private settle(info: PathInfo): void {
+    if (this.pathDone) return;
+    this.pathDone = true;
+    if (this.upgradeTimer) clearTimeout(this.upgradeTimer);
+    this.pathInfo = info;
+    this.settlePath(info);
+    this.events.onPath?.(info);
+    if (this.clientOptions.fastPath.mode === 'require' && (info.path === 'tcp' || info.path === 'tcp-fastpath') && this.state !== 'closed') {
+      this.terminate(new FastpathError('FAILED_PRECONDITION', `fast path required, but the connection stays on ${info.path}: ${info.reason ?? 'unknown reason'}`, { details: { reason: 'fast-path-required' } }));
+    }
+  }
+
+  /** Abandons an upgrade in progress and stays on the current tier. */
+  private abandonUpgrade(reason: string, tellServer: boolean): void {
+    this.dropStaged();
+    if (tellServer && this.state !== 'closed') this.conn.write(encodeUpgradeAck({ fail: reason }));
+    this.settle({ path: this.tier, reason });
+  }
+
+  private async attach(offer: UpgradeOffer): Promise<void> {
+    const fp = this.clientOptions.fastPath;
+    const impl = getUpgradeTier(offer.tier);
+    if (!impl || !fp.tiers.includes(offer.tier as Tier)) {
+      this.abandonUpgrade(`attach failed: tier ${offer.tier} is not available on this client`, true);
+      return;
+    }
+    let channel: Connection;
+    try {
+      channel = await impl.attach(offer.params, fp.tierOptions[offer.tier] ?? {});
+    } catch (err) {
+      if (this.state !== 'closed') this.abandonUpgrade(`attach failed: ${(err as Error).message}`, true);
+      return;
+    }
+    if (this.state === 'closed' || this.pathDone) {
+      channel.destroy();
+      return;
+    }
+    this.stageChannel(channel);
+    // Prove the nonce on the new channel; the server answers by switching its writes to it.
+    channel.write(encodeUpgradeAck({ attach: offer.nonce }));
+  }
+
+  protected override onStagedLost(err: Error | undefined): void {
+    if (!this.pathDone) this.abandonUpgrade(`attach failed: the server closed the new channel${err ? ` (${err.message})` : ''}`, true);
   }
 
   get inFlight(): number {
@@ -98,12 +180,46 @@ export class ClientSession extends FrameSession {
         this.state = 'open';
         if (this.welcome.keepaliveMs > 0 || this.options.keepalive.intervalMs > 0) this.keepalive.start();
         this.readyResolve(this.welcome);
+        this.onWelcomeFastPath(parseWelcomeFastPath(this.welcome.fastPath));
         break;
+      case FrameType.UPGRADE:
+        if (this.pathDone || this.hasStaged) throw new ProtocolError('bad-upgrade', 'unexpected UPGRADE');
+        void this.attach(decodeUpgrade(body));
+        break;
+      case FrameType.UPGRADE_ACK: {
+        const ack = decodeUpgradeAck(body);
+        if ('switch' in ack) {
+          // The server writes on the new channel from now on. Move our writes (marker last on the
+          // old channel), then read the new channel, starting with the frames held for the switch.
+          this.switchWrites();
+          this.switchReads();
+          this.settle(this.offerReason ? { path: this.tier, reason: this.offerReason } : { path: this.tier });
+        } else if ('fail' in ack) {
+          this.abandonUpgrade(ack.fail, false);
+        } else {
+          throw new ProtocolError('bad-upgrade', 'a client does not accept UPGRADE_ACK {attach}');
+        }
+        break;
+      }
       case FrameType.GOAWAY:
         this.onGoAway(decodeGoAway(body));
         break;
       default:
         throw new ProtocolError('unexpected-frame', `a client does not accept frame type ${type}`);
+    }
+  }
+
+  private onWelcomeFastPath(w: { offer: boolean; tier?: string; reason?: string }): void {
+    if (this.clientOptions.fastPath.mode === 'off') {
+      this.settle({ path: this.tier, reason: 'fastPath is off for this connection' });
+    } else if (!w.offer) {
+      this.settle({ path: this.tier, reason: w.reason ?? 'the server made no offer' });
+    } else {
+      this.offerReason = w.reason;
+      this.upgradeTimer = setTimeout(() => {
+        if (!this.pathDone) this.abandonUpgrade(`attach failed: no switch within ${this.clientOptions.fastPath.upgradeTimeoutMs} ms`, true);
+      }, this.clientOptions.fastPath.upgradeTimeoutMs);
+      this.upgradeTimer.unref();
     }
   }
 
@@ -216,6 +332,11 @@ export class ClientSession extends FrameSession {
 
   protected onClosed(reason: FastpathError): void {
     if (!this.welcome) this.readyReject(reason);
+    if (!this.pathDone) {
+      this.pathDone = true;
+      if (this.upgradeTimer) clearTimeout(this.upgradeTimer);
+      this.settlePath(this.pathInfo);
+    }
     const failWith = reason.code === 'CANCELLED' ? reason : new FastpathError('UNAVAILABLE', reason.message, { cause: reason, details: reason.details });
     for (const id of [...this.pending.keys()]) this.take(id)?.reject(failWith);
     this.events.onClose?.(reason);

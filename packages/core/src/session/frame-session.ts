@@ -2,7 +2,8 @@ import { FastpathError, ProtocolError, toFastpathError } from '../protocol/error
 import { FrameType } from '../protocol/frame.js';
 import { FrameParser } from '../protocol/frame-parser.js';
 import { encodeEmpty, encodeGoAway } from '../protocol/messages.js';
-import type { Connection } from '../transport/types.js';
+import { encodeUpgradeAck } from '../protocol/upgrade-messages.js';
+import type { Connection, Tier } from '../transport/types.js';
 import { Keepalive, type KeepaliveOptions } from './keepalive.js';
 
 export interface FrameSessionOptions {
@@ -12,48 +13,89 @@ export interface FrameSessionOptions {
 
 export type SessionState = 'handshake' | 'open' | 'draining' | 'closed';
 
+type StagedFrame = [type: number, flags: number, id: number, body: Uint8Array];
+
 /**
- * What client and server sessions share: feeding bytes to the frame parser, PING/PONG keepalive,
- * turning protocol violations into GOAWAY + close, and a single close path.
+ * What client and server sessions share: channels, frame parsing, PING/PONG keepalive, protocol
+ * violations turned into GOAWAY + close, the fast-path channel switch, and one close path.
+ *
+ * A session starts on one channel (the connection the client opened). A fast-path upgrade adds a
+ * second channel and switches each direction at an exact frame boundary: a side sends
+ * UPGRADE_ACK {switch} as its last frame on the old channel and everything after it on the new
+ * one; the receiver holds frames from the new channel until it has read that marker from the old
+ * one. Nothing is lost or reordered. The old channel then stays open, idle, as the liveness
+ * channel: if either channel closes, the session ends.
  */
 export abstract class FrameSession {
   state: SessionState = 'handshake';
-  protected readonly parser: FrameParser;
+  /** The channel frames are written to. */
+  protected conn: Connection;
+  /** The channel frames are read from. */
+  private reading: Connection;
+  /** A new channel whose frames are held until the peer's switch marker arrives. */
+  private staged: { conn: Connection; frames: StagedFrame[] } | null = null;
+  private readonly channels = new Set<Connection>();
+  private readonly parsers = new Map<Connection, FrameParser>();
   protected readonly keepalive: Keepalive;
   /** Why the session closed, once it has. */
   closeReason: FastpathError | undefined;
+  private resolveDrained!: () => void;
+  /** Resolves once the session has ended and every channel has closed. */
+  readonly drained: Promise<void> = new Promise((resolve) => {
+    this.resolveDrained = resolve;
+  });
 
   constructor(
-    readonly conn: Connection,
+    conn: Connection,
     protected readonly options: FrameSessionOptions,
   ) {
-    this.parser = new FrameParser((type, flags, id, body) => this.dispatch(type, flags, id, body), options.maxFrameBytes);
+    this.conn = conn;
+    this.reading = conn;
     this.keepalive = new Keepalive(
       options.keepalive,
       (seq) => this.conn.write(encodeEmpty(FrameType.PING, seq)),
       (silentMs) => this.terminate(new FastpathError('UNAVAILABLE', `peer did not answer keepalive for ${silentMs} ms`, { details: { reason: 'keepalive-timeout' } })),
     );
+    this.bind(conn);
+  }
+
+  /** The tier frames are written on. */
+  get tier(): Tier {
+    return this.conn.tier;
+  }
+
+  /** Attaches a channel: its bytes are parsed, and its closing ends the session. */
+  private bind(conn: Connection, leftover?: Uint8Array): void {
+    this.channels.add(conn);
+    const parser = new FrameParser((type, flags, id, body) => this.fromChannel(conn, type, flags, id, body), this.options.maxFrameBytes);
+    this.parsers.set(conn, parser);
     conn.onData = (chunk) => {
       this.keepalive.markReceived();
       try {
-        this.parser.push(chunk);
+        parser.push(chunk);
       } catch (err) {
         this.protocolFailure(err);
       }
     };
-    conn.onClose = (err) => {
-      this.terminate(
-        this.closeReason ??
-          new FastpathError('UNAVAILABLE', err ? `connection lost: ${(err as NodeJS.ErrnoException).code ?? err.message}` : 'connection closed by peer', {
-            cause: err,
-            details: { reason: err ? 'connection-error' : 'peer-closed' },
-          }),
-      );
-    };
+    conn.onClose = (err) => this.channelClosed(conn, err);
+    if (leftover && leftover.length > 0) conn.onData(leftover);
+  }
+
+  private fromChannel(conn: Connection, type: number, flags: number, id: number, body: Uint8Array): void {
+    if (this.state === 'closed') return;
+    if (conn === this.reading) {
+      this.dispatch(type, flags, id, body);
+      return;
+    }
+    if (this.staged && conn === this.staged.conn) {
+      // The body is a view of the receive buffer: keep a copy until the switch.
+      this.staged.frames.push([type, flags, id, Buffer.from(body)]);
+      return;
+    }
+    throw new ProtocolError('retired-channel', `frame type ${type} arrived on a channel this session no longer reads`);
   }
 
   private dispatch(type: number, flags: number, id: number, body: Uint8Array): void {
-    if (this.state === 'closed') return;
     if (type === FrameType.PING) {
       this.conn.write(encodeEmpty(FrameType.PONG, id));
       return;
@@ -62,10 +104,76 @@ export abstract class FrameSession {
     this.onFrame(type, flags, id, body);
   }
 
+  private channelClosed(conn: Connection, err: Error | undefined): void {
+    this.parsers.get(conn)?.stop();
+    this.parsers.delete(conn);
+    this.channels.delete(conn);
+    if (this.state === 'closed') {
+      if (this.channels.size === 0) this.resolveDrained();
+      return;
+    }
+    if (this.staged?.conn === conn) {
+      // A channel that never carried traffic went away: the upgrade failed, the session stays.
+      this.staged = null;
+      this.onStagedLost(err);
+      return;
+    }
+    this.terminate(
+      this.closeReason ??
+        new FastpathError('UNAVAILABLE', err ? `connection lost: ${(err as NodeJS.ErrnoException).code ?? err.message}` : 'connection closed by peer', {
+          cause: err,
+          details: { reason: err ? 'connection-error' : 'peer-closed' },
+        }),
+    );
+  }
+
+  /** Starts reading a new channel, holding its frames until the peer's switch marker. */
+  protected stageChannel(conn: Connection, leftover?: Uint8Array): void {
+    if (this.staged) this.staged.conn.destroy();
+    this.staged = { conn, frames: [] };
+    this.bind(conn, leftover);
+  }
+
+  /** Drops a staged channel (the upgrade was abandoned). */
+  protected dropStaged(): void {
+    const s = this.staged;
+    if (!s) return;
+    this.staged = null;
+    this.channels.delete(s.conn);
+    s.conn.onClose = null;
+    s.conn.destroy();
+  }
+
+  protected get hasStaged(): boolean {
+    return this.staged !== null;
+  }
+
+  /** Sends the switch marker on the current channel and writes everything after it on the staged one. */
+  protected switchWrites(): void {
+    if (!this.staged) throw new ProtocolError('bad-upgrade', 'no new channel to switch to');
+    this.conn.write(encodeUpgradeAck({ switch: true }));
+    this.conn = this.staged.conn;
+  }
+
+  /** The peer's switch marker arrived: read the staged channel from now on, held frames first. */
+  protected switchReads(): void {
+    const s = this.staged;
+    if (!s) throw new ProtocolError('bad-upgrade', 'switch marker without a new channel');
+    this.staged = null;
+    this.reading = s.conn;
+    for (const [type, flags, id, body] of s.frames) {
+      if (this.state === 'closed') return;
+      this.dispatch(type, flags, id, body);
+    }
+  }
+
   protected abstract onFrame(type: number, flags: number, id: number, body: Uint8Array): void;
 
   /** Called exactly once, when the session ends for any reason. */
   protected abstract onClosed(reason: FastpathError): void;
+
+  /** A staged channel closed before the switch. */
+  protected onStagedLost(_err: Error | undefined): void {}
 
   /** The highest request id this side has accepted, reported in GOAWAY. */
   protected lastAcceptedId(): number {
@@ -79,21 +187,24 @@ export abstract class FrameSession {
   protected protocolFailure(err: unknown): void {
     if (this.state === 'closed') return;
     const e = ProtocolError.is(err) ? err : toFastpathError(err, 'INTERNAL');
-    this.parser.stop();
     this.conn.write(encodeGoAway(e.code, `protocol error: ${e.message}`, this.lastAcceptedId()));
     this.closeReason = e;
-    this.conn.close();
     this.terminate(e);
   }
 
-  /** Ends the session now: the connection is destroyed if still open. */
+  /** Ends the session now: every channel is closed (queued frames are flushed first). */
   terminate(reason: FastpathError): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.closeReason ??= reason;
     this.keepalive.stop();
-    this.parser.stop();
-    if (!this.conn.closed) this.conn.close();
+    for (const p of this.parsers.values()) p.stop();
+    this.staged = null;
+    for (const c of [...this.channels]) {
+      if (c.closed) this.channels.delete(c);
+      else c.close();
+    }
+    if (this.channels.size === 0) this.resolveDrained();
     this.onClosed(this.closeReason);
   }
 }

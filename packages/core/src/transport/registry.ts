@@ -1,6 +1,10 @@
 import { FastpathError } from '../protocol/errors.js';
 import { tcpTransport, unixTransport } from './net-transport.js';
 import type { TransportFactory } from './types.js';
+import { udsTier } from './uds-tier.js';
+import { registerUpgradeTier } from './upgrade-tier.js';
+
+registerUpgradeTier(udsTier);
 
 const transports = new Map<string, TransportFactory>([
   ['tcp', tcpTransport],

@@ -1,0 +1,54 @@
+import { setHostIdentitySource } from './host-identity.js';
+import { registerTransport } from './registry.js';
+import { registerUpgradeTier } from './upgrade-tier.js';
+
+/** Whether the native package loaded, and why not. */
+export interface NativeStatus {
+  loaded: boolean;
+  reason?: string;
+  /** Tiers it registered. */
+  tiers?: string[];
+}
+
+/**
+ * What core hands the native package. The native package registers through this object rather
+ * than importing core itself, so a second installed copy of core can never receive the
+ * registration by mistake (the nats.js transport-factory pattern).
+ */
+export interface NativeHost {
+  registerUpgradeTier: typeof registerUpgradeTier;
+  registerTransport: typeof registerTransport;
+  setHostIdentitySource: typeof setHostIdentitySource;
+}
+
+interface NativeModule {
+  register?: (host: NativeHost) => NativeStatus;
+}
+
+let loading: Promise<NativeStatus> | undefined;
+
+/**
+ * Looks for @fastpath/native with a guarded dynamic import, once. Never throws: a missing
+ * package, an addon that failed to build, or FASTPATH_NATIVE=0 give `loaded: false` and a reason,
+ * and core carries on with node:net.
+ */
+export function loadNative(): Promise<NativeStatus> {
+  loading ??= (async (): Promise<NativeStatus> => {
+    if (process.env.FASTPATH_NATIVE === '0') return { loaded: false, reason: 'disabled by FASTPATH_NATIVE=0' };
+    let mod: NativeModule;
+    try {
+      const name = '@fastpath/native';
+      mod = (await import(/* @vite-ignore */ name)) as NativeModule;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return { loaded: false, reason: code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' ? '@fastpath/native is not installed' : `@fastpath/native failed to load: ${(err as Error).message}` };
+    }
+    if (typeof mod.register !== 'function') return { loaded: false, reason: '@fastpath/native has no register()' };
+    try {
+      return mod.register({ registerUpgradeTier, registerTransport, setHostIdentitySource });
+    } catch (err) {
+      return { loaded: false, reason: `@fastpath/native failed to register: ${(err as Error).message}` };
+    }
+  })();
+  return loading;
+}

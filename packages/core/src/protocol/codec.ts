@@ -1,5 +1,6 @@
-import { Packr, type Options } from 'msgpackr';
+import { Packr, RESERVE_START_SPACE, type Options } from 'msgpackr';
 import { FastpathError, ProtocolError } from './errors.js';
+import { HEADER_BYTES, writeHeader } from './frame.js';
 
 /**
  * The MessagePack codec. Stateless by construction: no record structures are shared between
@@ -44,4 +45,22 @@ export function decode(bytes: Uint8Array): unknown {
       cause: err,
     });
   }
+}
+
+/**
+ * Encodes a whole frame in one buffer: msgpackr reserves the 12 header bytes in front of the
+ * body it writes, so the body is never copied. Throws like encode().
+ */
+export function encodeFrame(type: number, flags: number, id: number, value: unknown): Buffer {
+  let out: Buffer;
+  try {
+    out = packr.pack(value, RESERVE_START_SPACE | HEADER_BYTES) as Buffer;
+  } catch (err) {
+    throw new FastpathError('INTERNAL', `value cannot be serialized: ${(err as Error)?.message ?? String(err)}`, {
+      cause: err,
+      details: { reason: 'encode-failed' },
+    });
+  }
+  writeHeader(out, 0, out.length - HEADER_BYTES, type, flags, id);
+  return out;
 }

@@ -1,5 +1,5 @@
 import { codeFromStatus, statusOf, type Code } from './codes.js';
-import { decode, encode } from './codec.js';
+import { decode, encode, encodeFrame } from './codec.js';
 import { FastpathError, ProtocolError, type ErrorDetails } from './errors.js';
 import { buildFrame, FrameType } from './frame.js';
 
@@ -22,7 +22,7 @@ function isPlainRecord(v: unknown): v is Record<string, unknown> {
 
 // REQUEST body: [method: str, budgetMs: uint | nil, metadata: map<str,str> | nil, payload: any]
 export function encodeRequest(id: number, method: string, budgetMs: number | undefined, metadata: Metadata | undefined, payload: unknown): Buffer {
-  return buildFrame(FrameType.REQUEST, 0, id, encode([method, budgetMs ?? null, metadata ?? null, payload]));
+  return encodeFrame(FrameType.REQUEST, 0, id, [method, budgetMs ?? null, metadata ?? null, payload]);
 }
 
 export function decodeRequest(body: Uint8Array): RequestBody {
@@ -53,7 +53,7 @@ export function decodeRequest(body: Uint8Array): RequestBody {
 
 // RESPONSE body: the result value; an empty body means undefined.
 export function encodeResponse(id: number, result: unknown): Buffer {
-  return buildFrame(FrameType.RESPONSE, 0, id, result === undefined ? undefined : encode(result));
+  return result === undefined ? buildFrame(FrameType.RESPONSE, 0, id) : encodeFrame(FrameType.RESPONSE, 0, id, result);
 }
 
 export function decodeResponse(body: Uint8Array): unknown {

@@ -43,18 +43,18 @@ export function minDeadline(a: Deadline | undefined, b: Deadline | undefined): D
 }
 
 /** The budget to send on the wire: whole ms remaining, at least 0. Rounded up so 0.4 ms left is 1, not 0. */
-export function budgetMs(deadline: Deadline | undefined, at: number = now()): number | undefined {
+export function budgetMs(deadline: Deadline | undefined, at?: number): number | undefined {
   if (deadline === undefined) return undefined;
-  return Math.max(0, Math.ceil(deadline - at));
+  return Math.max(0, Math.ceil(deadline - (at ?? now())));
 }
 
 /** A received budget turned into a deadline on this side's clock. */
-export function fromBudget(budget: number | undefined, at: number = now()): Deadline | undefined {
-  return budget === undefined ? undefined : at + budget;
+export function fromBudget(budget: number | undefined, at?: number): Deadline | undefined {
+  return budget === undefined ? undefined : (at ?? now()) + budget;
 }
 
-export function isExpired(deadline: Deadline | undefined, at: number = now()): boolean {
-  return deadline !== undefined && deadline <= at;
+export function isExpired(deadline: Deadline | undefined, at?: number): boolean {
+  return deadline !== undefined && deadline <= (at ?? now());
 }
 
 /** Milliseconds until the deadline, for setTimeout, clamped to [0, MAX_TIMER_MS]. */

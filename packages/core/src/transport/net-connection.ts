@@ -7,8 +7,9 @@ const CONCAT_LIMIT = 64 * 1024;
 /**
  * A Connection over a node:net Socket (TCP or Unix socket).
  *
- * Writes made during one tick are queued and flushed together on process.nextTick, so a burst of
- * pipelined frames costs one system call while a lone frame goes out before the event loop turns.
+ * The first frame written in a tick goes to the socket at once; frames written after it in the
+ * same tick are queued and flushed together on process.nextTick, so a burst of pipelined frames
+ * costs two system calls while a lone frame pays no extra hop.
  */
 export class NetConnection implements Connection {
   onData: ((chunk: Uint8Array) => void) | null = null;
@@ -48,12 +49,16 @@ export class NetConnection implements Connection {
 
   write(bytes: Uint8Array): void {
     if (this.isClosed) return;
+    if (!this.flushScheduled) {
+      // The first frame of a tick goes out at once (lowest latency for a lone call); frames
+      // written later in the same tick are queued and leave together on process.nextTick.
+      this.flushScheduled = true;
+      queueMicrotask(this.flushFn);
+      if (!this.socket.destroyed) this.socket.write(bytes);
+      return;
+    }
     this.queue.push(bytes);
     this.queued += bytes.length;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      process.nextTick(this.flushFn);
-    }
   }
 
   private flush(): void {

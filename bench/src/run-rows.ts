@@ -1,0 +1,73 @@
+import type { Row, RowContext, RowGoal } from './rows/row.js';
+import { compare, perSecond, summarize, type Comparison, type Summary } from './stats.js';
+
+/** A row's latency summary (µs) plus its throughput. */
+export interface RowStats extends Summary {
+  /** Measured round trips divided by the wall time they took. */
+  roundTripsPerSec: number;
+  elapsedMs: number;
+}
+
+export interface GoalResult extends RowGoal {
+  baseline: string;
+  p50Ratio: number;
+  met: boolean;
+}
+
+export interface RowResult {
+  name: string;
+  description: string;
+  status: 'ok' | 'skipped' | 'failed';
+  /** Why the row was skipped or failed. */
+  reason?: string;
+  details?: Record<string, string | number>;
+  stats?: RowStats;
+  /** Against the baseline row; absent when the baseline did not run. */
+  vsBaseline?: Comparison;
+  goal?: GoalResult;
+}
+
+export type Progress = (message: string) => void;
+
+async function runOne(row: Row, ctx: RowContext, progress: Progress): Promise<RowResult> {
+  const base = { name: row.name, description: row.description };
+  const skip = await row.skipReason?.();
+  if (skip !== undefined) {
+    progress(`${row.name}: skipped (${skip})`);
+    return { ...base, status: 'skipped', reason: skip };
+  }
+  progress(`${row.name}: ${ctx.warmup} warm-up + ${ctx.n} measured round trips...`);
+  const started = Date.now();
+  try {
+    const m = await row.measure(ctx);
+    const stats: RowStats = {
+      ...summarize(m.samplesUs),
+      roundTripsPerSec: perSecond(m.samplesUs.length, m.elapsedNs),
+      elapsedMs: m.elapsedNs / 1e6,
+    };
+    progress(`${row.name}: done in ${((Date.now() - started) / 1000).toFixed(1)} s (peer start-up included)`);
+    return { ...base, status: 'ok', details: m.details, stats };
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    progress(`${row.name}: FAILED: ${reason}`);
+    return { ...base, status: 'failed', reason };
+  }
+}
+
+/**
+ * Runs rows one after another (never two peers at once), then compares each with the baseline.
+ * A row that throws is recorded as failed; the others still run.
+ */
+export async function runRows(rows: readonly Row[], ctx: RowContext, baseline: string, progress: Progress = () => {}): Promise<RowResult[]> {
+  const results: RowResult[] = [];
+  for (const row of rows) results.push(await runOne(row, ctx, progress));
+  const base = results.find((r) => r.name === baseline && r.status === 'ok')?.stats;
+  if (base === undefined) return results;
+  for (const [i, r] of results.entries()) {
+    if (r.stats === undefined) continue;
+    r.vsBaseline = compare(base, r.stats);
+    const goal = rows[i]!.goal;
+    if (goal) r.goal = { ...goal, baseline, p50Ratio: r.vsBaseline.p50Ratio, met: r.vsBaseline.p50Ratio <= goal.maxP50Ratio };
+  }
+  return results;
+}

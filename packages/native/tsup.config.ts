@@ -11,4 +11,6 @@ export default defineConfig({
   target: 'node20',
   platform: 'node',
   sourcemap: true,
+  // src/native.ts finds the addon from import.meta.url; the CJS build needs the shim for it.
+  shims: true,
 });

@@ -1,5 +1,26 @@
 /**
- * @fastpath/native: the same-host fast-path transports. Not built yet: this shell only reports
- * that no native transport is available, so @fastpath/core falls back to node:net.
+ * @fastpath/native: the same-host fast-path transports (docs/fast-path.md).
+ *
+ * `nativeStatus` says whether the addon loaded and why not. When it did not, createShmOffer and
+ * attachShm throw ShmError('ENATIVE'), and the caller stays on `uds` or `tcp`.
  */
-export const nativeAvailable = false;
+export { nativeStatus, type NativeStatus, type ShmToken } from './native.js';
+export {
+  ShmConnection,
+  ShmError,
+  SHM_DEFAULTS,
+  attachShm,
+  createShmOffer,
+  parseShmToken,
+  resolveShmOptions,
+  type ResolvedShmOptions,
+  type ShmMode,
+  type ShmOffer,
+  type ShmOfferOptions,
+  type ShmOptions,
+} from './shm-connection.js';
+import { nativeStatus } from './native.js';
+
+/** True when the shm tier can be offered or attached in this process. */
+export const nativeAvailable: boolean = nativeStatus.loaded;
+export { register, shmTier, shmOptionsFrom, type NativeHostLike, type RegisterResult, type ShmUpgradeTier } from './tier.js';

@@ -1,0 +1,174 @@
+/**
+ * The whole native surface of @fastpath/native, typed in one place (the zeromq.js pattern).
+ *
+ * The addon is loaded once, inside a try/catch, from `build/Release/fastpath_native.node` relative
+ * to the package root, so this works from `src/` (tests, tsx) and from `dist/` (the bundle). When
+ * it cannot be loaded, `nativeStatus` says why and `binding` is null: callers fall back to a
+ * slower tier and report the reason. `FASTPATH_NATIVE=0` disables it on purpose.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Whether the addon loaded, and if not, why. */
+export interface NativeStatus {
+  readonly loaded: boolean;
+  /** Why it did not load (absent when loaded). */
+  readonly reason?: string;
+  /** The file that was loaded or tried. */
+  readonly path?: string;
+}
+
+/** The token that lets a second process attach to a segment. Plain JSON: send it as it is. */
+export interface ShmToken {
+  /** Layout version of the segment. */
+  readonly v: number;
+  /** The POSIX shm name, "/fp-" and 32 hex digits. */
+  readonly shm: string;
+  /** The private (0700) directory holding the two doorbell FIFOs. */
+  readonly dir: string;
+  /** Bytes per ring (per direction). */
+  readonly ringBytes: number;
+  /** 32 hex digits; must match the segment header. */
+  readonly key: string;
+}
+
+/** Numeric mode as the addon takes it. */
+export const NativeMode = { inline: 0, worker: 1, adaptive: 2 } as const;
+
+/** Options the addon takes. Out-of-range values are rejected (TS validates them first). */
+export interface NativeChannelOptions {
+  ringBytes: number;
+  slotBytes: number;
+  batchMax: number;
+  spinMicros: number;
+  mode: 0 | 1 | 2;
+  /** Where the creator makes its doorbell directory ($XDG_RUNTIME_DIR or the tmpdir). */
+  dirBase?: string;
+}
+
+/** Event kinds passed as the first argument of the channel callback. */
+export const NativeEvent = {
+  /** arg: one Buffer (a copy of the bytes). */
+  DATA: 0,
+  /** arg: Buffer[], in order. */
+  BATCH: 1,
+  /** The attacher has mapped everything; the names are unlinked. Creator only. */
+  ATTACHED: 2,
+  /** The queued bytes have all gone into the ring after a period of backpressure. */
+  DRAIN: 3,
+  /** The channel is closed; arg is an error message, or undefined for a clean close. */
+  CLOSED: 4,
+} as const;
+
+export type NativeCallback = (kind: number, arg?: Buffer | Buffer[] | string) => void;
+
+export interface NativeChannelInfo {
+  side: 0 | 1;
+  open: boolean;
+  mode: 0 | 1 | 2;
+  ringBytes: number;
+  slotBytes: number;
+  batchMax: number;
+  spinMicros: number;
+  /** The idle handle is running (the loop polls this ring). */
+  polling: boolean;
+  /** The consumer-asleep flag is set: the peer rings the doorbell on its next write. */
+  armed: boolean;
+}
+
+/** One end of a shared-memory channel. All methods are safe to call after close. */
+export interface NativeShmChannel {
+  /** Copies what fits into the ring, queues the rest natively. Returns the bytes queued, or -1 if not open. */
+  write(bytes: Uint8Array): number;
+  pending(): number;
+  /** Start (true) or stop (false) handing received bytes to the callback. Starts stopped. */
+  setReading(on: boolean): void;
+  /** Graceful: true if closed at once, else CLOSED follows when the queue is flushed. */
+  close(): boolean;
+  /** At once, no callback. Idempotent. */
+  destroy(): void;
+  /** Creator: the token to hand to the attacher. */
+  token(): ShmToken;
+  info(): NativeChannelInfo;
+  /** Tests only: plays a hostile peer, writing `value` at a header `offset` and ringing the peer. */
+  pokeForTest(offset: number, value: bigint, width: 4 | 8): boolean;
+}
+
+export interface NativeConstants {
+  readonly VERSION: number;
+  readonly HEADER_BYTES: number;
+  readonly MIN_RING_BYTES: number;
+  readonly MAX_RING_BYTES: number;
+  readonly OFF_MAGIC: number;
+  readonly OFF_RING_BYTES: number;
+  readonly OFF_TAIL0: number;
+  readonly OFF_TAIL1: number;
+  readonly OFF_HEAD0: number;
+  readonly OFF_HEAD1: number;
+}
+
+export interface NativeBinding {
+  /** role 0 creates a segment (token ignored), role 1 attaches with the token. Throws an Error with `code` on failure. */
+  ShmChannel: new (role: 0 | 1, token: ShmToken | null, options: NativeChannelOptions, callback: NativeCallback) => NativeShmChannel;
+  constants: NativeConstants;
+}
+
+/** The package root: the directory holding package.json, found upward from this file (src/ or dist/). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const pj = join(dir, 'package.json');
+    if (existsSync(pj)) {
+      try {
+        if ((JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === '@fastpath/native') return dir;
+      } catch {
+        // not ours; keep looking
+      }
+    }
+    dir = dirname(dir);
+  }
+  return join(dirname(fileURLToPath(import.meta.url)), '..');
+}
+
+function fallbackReason(root: string): string | undefined {
+  try {
+    return readFileSync(join(root, 'build', 'fallback-reason.txt'), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function load(): { binding: NativeBinding | null; status: NativeStatus } {
+  const flag = process.env['FASTPATH_NATIVE'];
+  if (flag === '0' || flag === 'false' || flag === 'off') {
+    return { binding: null, status: { loaded: false, reason: 'disabled by FASTPATH_NATIVE=0' } };
+  }
+  if (process.platform !== 'linux') {
+    return { binding: null, status: { loaded: false, reason: `the shm transport is Linux-only (platform ${process.platform})` } };
+  }
+  let path: string | undefined;
+  let root: string | undefined;
+  try {
+    root = packageRoot();
+    path = join(root, 'build', 'Release', 'fastpath_native.node');
+    if (!existsSync(path)) {
+      const why = fallbackReason(root);
+      return { binding: null, status: { loaded: false, reason: why ? `addon not built: ${why}` : 'addon not built (run npm ci or npm run build:native)', path } };
+    }
+    const require = createRequire(import.meta.url);
+    const binding = require(path) as NativeBinding;
+    if (typeof binding?.ShmChannel !== 'function') throw new Error('the addon has no ShmChannel');
+    return { binding, status: { loaded: true, path } };
+  } catch (err) {
+    return { binding: null, status: { loaded: false, reason: `addon failed to load: ${(err as Error).message}`, ...(path ? { path } : {}) } };
+  }
+}
+
+const loaded = load();
+
+/** The addon, or null when it is unavailable (see `nativeStatus.reason`). */
+export const binding: NativeBinding | null = loaded.binding;
+/** Whether the addon loaded, and why not. */
+export const nativeStatus: NativeStatus = Object.freeze(loaded.status);

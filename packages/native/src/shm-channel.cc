@@ -1,0 +1,391 @@
+#include "shm-channel.h"
+
+#include "channel-registry.h"
+
+#include <sched.h>
+#include <time.h>
+
+#include <cstdlib>
+#include <cstring>
+
+namespace fastpath {
+
+// Most time one delivery callback may spend copying chunks, so that timers and I/O keep running.
+constexpr uint64_t kDeliverBudgetMicros = 100;
+
+static uint64_t NowMicros() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
+}
+
+Channel::Channel(uv_loop_t* loop, int side, const ChannelOptions& opt) : loop_(loop), side_(side), opt_(opt) {}
+
+Channel::~Channel() {
+  UnregisterChannel(this);
+}
+
+void Channel::MarkClosedForExit() {
+  if (!seg_.mapped()) return;
+  seg_.header()->closed[side_].store(1, std::memory_order_seq_cst);
+  bells_.Ring(1 - side_);
+}
+
+void Channel::InitRings() {
+  SegmentHeader* h = seg_.header();
+  // Side s produces into ring s and consumes ring 1-s.
+  out_.Init(&h->ring[side_], seg_.data(side_), seg_.ringBytes());
+  in_.Init(&h->ring[1 - side_], seg_.data(1 - side_), seg_.ringBytes());
+}
+
+Channel* Channel::Create(uv_loop_t* loop, const ChannelOptions& opt, OsError* err) {
+  auto* ch = new Channel(loop, 0, opt);
+  if (!ch->seg_.Create(opt.ringBytes, err) || !ch->bells_.Create(opt.dirBase, err)) {
+    ch->seg_.Unlink();
+    delete ch;
+    return nullptr;
+  }
+  ch->InitRings();
+  RegisterChannel(ch);
+  return ch;
+}
+
+Channel* Channel::Attach(uv_loop_t* loop, const ChannelToken& token, const ChannelOptions& opt, OsError* err) {
+  uint8_t key[kKeyBytes];
+  if (!FromHex(token.key, key, kKeyBytes)) {
+    SetError(err, "EBADTOKEN", "invalid key in token");
+    return nullptr;
+  }
+  ChannelOptions o = opt;
+  o.ringBytes = token.ringBytes;
+  auto* ch = new Channel(loop, 1, o);
+  if (!ch->seg_.Attach(token.shm, token.ringBytes, key, err) || !ch->bells_.Open(token.dir, err)) {
+    delete ch;  // nothing is unlinked: a failed attach leaves the offer to its creator
+    return nullptr;
+  }
+  ch->InitRings();
+  // Everything is mapped and open: the names are no longer needed by anyone. Unlink them now so
+  // nothing is left in /dev/shm or the tmp dir even if both processes crash later.
+  ch->seg_.Unlink();
+  ch->bells_.Unlink();
+  ch->peerAttached_ = true;
+  ch->seg_.header()->attached.store(1, std::memory_order_seq_cst);
+  ch->bells_.Ring(0);  // the creator may be asleep: it unlinks too, and reports the attach
+  RegisterChannel(ch);
+  return ch;
+}
+
+void Channel::Start(std::unique_ptr<ChannelSink> sink) {
+  sink_ = std::move(sink);
+  uv_idle_init(loop_, &idle_);
+  idle_.data = this;
+  uv_poll_init(loop_, &poll_, bells_.fd(side_));
+  poll_.data = this;
+  handlesInit_ = true;
+  handlesOpen_ = 2;
+  refs_++;  // released when both handles are closed
+  uv_poll_start(&poll_, UV_READABLE, OnPoll);
+  lastActivity_ = NowMicros();
+  SetPolling(true);  // one step on the next loop turn sees whatever is already there
+}
+
+void Channel::Release() {
+  if (--refs_ == 0) delete this;
+}
+
+ChannelToken Channel::token() const {
+  ChannelToken t;
+  t.shm = seg_.name();
+  t.dir = bells_.dir();
+  t.ringBytes = seg_.ringBytes();
+  t.key = ToHex(seg_.key(), kKeyBytes);
+  return t;
+}
+
+void Channel::OnIdle(uv_idle_t* h) {
+  static_cast<Channel*>(h->data)->Step(false);
+}
+
+void Channel::OnPoll(uv_poll_t* h, int status, int /*events*/) {
+  auto* ch = static_cast<Channel*>(h->data);
+  if (status < 0) {
+    ch->Retain();
+    ch->sink_->OpenScope();
+    ch->Fail(std::string("doorbell poll failed: ") + uv_strerror(status));
+    ch->sink_->CloseScope();
+    ch->Release();
+    return;
+  }
+  ch->Step(true);
+}
+
+void Channel::OnHandleClosed(uv_handle_t* h) {
+  auto* ch = static_cast<Channel*>(h->data);
+  if (--ch->handlesOpen_ == 0) {
+    if (ch->sink_) ch->sink_->OnHandlesClosed();
+    ch->Release();
+  }
+}
+
+void Channel::SetPolling(bool on) {
+  if (!handlesInit_ || state_ == kClosed || on == polling_) return;
+  polling_ = on;
+  if (on) uv_idle_start(&idle_, OnIdle);
+  else uv_idle_stop(&idle_);
+}
+
+void Channel::Step(bool doorbell) {
+  if (state_ == kClosed) return;
+  Retain();  // a JS callback may destroy the channel: keep the object alive until we return
+  sink_->OpenScope();
+  StepInner(doorbell);
+  sink_->CloseScope();
+  Release();
+}
+
+// One turn of the state machine. Every call into JS (through the sink) may close the channel, so
+// state_ is checked after each one before shared memory is touched again.
+void Channel::StepInner(bool doorbell) {
+  if (doorbell) bells_.Drain(side_);
+  if (armed_) {  // awake now: producers need not ring until we arm again
+    in_.Disarm();
+    armed_ = false;
+  }
+  if (!failLater_.empty()) return Fail(failLater_);
+  if (!seg_.HeaderIntact()) return Fail("shm segment header was overwritten (magic, version, size or key)");
+  SegmentHeader* h = seg_.header();
+  if (side_ == 0 && !peerAttached_ && h->attached.load(std::memory_order_acquire) != 0) {
+    peerAttached_ = true;
+    UnlinkNames();
+    sink_->OnAttached();
+    if (state_ == kClosed) return;
+  }
+  // Loaded before delivering: every byte the peer wrote before closing is visible by now.
+  bool peerClosed = h->closed[1 - side_].load(std::memory_order_acquire) != 0;
+  bool activity = false;
+  if (pendingBytes_ > 0 && !peerClosed) {
+    if (!FlushPending(&activity) || state_ == kClosed) return;
+  }
+  bool more = false;
+  if (reading_) {
+    int n = Deliver(&more);
+    if (n < 0 || state_ == kClosed) return;
+    if (n > 0) activity = true;
+  }
+  if (peerClosed && !more) return FinishClose(nullptr);
+  if (state_ == kClosing && pendingBytes_ == 0) return FinishClose(nullptr);
+  Schedule(activity, more);
+}
+
+bool Channel::FlushPending(bool* activity) {
+  bool wrote = false;
+  while (!pending_.empty()) {
+    std::vector<uint8_t>& f = pending_.front();
+    int64_t w = out_.Write(f.data() + pendingOff_, f.size() - pendingOff_);
+    if (w < 0) {
+      Fail("shm ring corrupt: the peer's read position is impossible");
+      return false;
+    }
+    if (w == 0) break;
+    wrote = true;
+    pendingOff_ += static_cast<size_t>(w);
+    pendingBytes_ -= static_cast<size_t>(w);
+    if (pendingOff_ == f.size()) {
+      pending_.pop_front();
+      pendingOff_ = 0;
+    }
+  }
+  if (wrote) {
+    *activity = true;
+    if (out_.Publish()) bells_.Ring(1 - side_);
+  }
+  if (pendingBytes_ == 0 && blocked_) {
+    blocked_ = false;
+    if (state_ == kOpen) sink_->OnDrain();
+  }
+  return true;
+}
+
+int Channel::Deliver(bool* more) {
+  int count = 0;
+  uint64_t start = 0;
+  for (;;) {
+    int64_t avail = in_.Available();
+    if (avail < 0) {
+      Fail("shm ring corrupt: the peer's write position is impossible");
+      return -1;
+    }
+    if (avail == 0) break;
+    if (count > 0 && (count >= static_cast<int>(opt_.batchMax) || NowMicros() - start > kDeliverBudgetMicros)) {
+      *more = true;
+      break;
+    }
+    if (count == 0) start = NowMicros();
+    size_t n = static_cast<size_t>(avail) < opt_.slotBytes ? static_cast<size_t>(avail) : opt_.slotBytes;
+    uint8_t* dst = sink_->NewChunk(n);
+    if (!dst) {
+      Fail("out of memory for a received chunk");
+      return -1;
+    }
+    in_.Read(dst, n);
+    // Free the space at once (not after JS ran): a producer blocked on a full ring can go on.
+    if (in_.Commit(n)) bells_.Ring(1 - side_);
+    count++;
+  }
+  if (count > 0) sink_->FlushChunks();
+  return count;
+}
+
+// Chooses how to wait for the next event: keep the idle handle (poll on the next loop turn), or
+// stop it and sleep on the doorbell.
+void Channel::Schedule(bool activity, bool more) {
+  uint64_t now = NowMicros();
+  if (activity) lastActivity_ = now;
+  bool poll;
+  if (opt_.mode == Mode::kInline) {
+    poll = true;  // burns the core by design, like RIO polling
+  } else if (more) {
+    poll = true;  // a batch was cut short: the rest on the next loop turn
+  } else if (opt_.mode == Mode::kAdaptive && now - lastActivity_ < opt_.spinMicros) {
+    poll = true;
+    if (!activity) sched_yield();  // let the peer (or anyone) run if this core is contended
+  } else {
+    // Worker, or the adaptive window is over. Arming re-checks the ring, so bytes that came in
+    // while JS ran are not missed: TrySleep then reports them and we poll once more.
+    poll = !TrySleep();
+    if (state_ == kClosed) return;
+  }
+  SetPolling(poll);
+}
+
+// Arms the flags that make the peer ring our doorbell. Returns false if something arrived while
+// arming (then we keep polling).
+bool Channel::TrySleep() {
+  if (pendingBytes_ > 0) {
+    int r = out_.ArmWait();
+    if (r < 0) {
+      Fail("shm ring corrupt: the peer's read position is impossible");
+      return true;
+    }
+    if (r > 0) return false;
+  }
+  if (!reading_) return true;  // not reading: only space, close and attach wake us
+  int64_t r = in_.ArmSleep();
+  if (r < 0) {
+    Fail("shm ring corrupt: the peer's write position is impossible");
+    return true;
+  }
+  if (r > 0) return false;
+  armed_ = true;
+  return true;
+}
+
+int64_t Channel::Write(const uint8_t* p, size_t n) {
+  if (state_ != kOpen) return -1;
+  if (pendingBytes_ == 0 && n > 0) {
+    int64_t w = out_.Write(p, n);
+    if (w < 0) {
+      failLater_ = "shm ring corrupt: the peer's read position is impossible";
+      SetPolling(true);
+      return static_cast<int64_t>(pendingBytes_);
+    }
+    if (w > 0 && out_.Publish()) bells_.Ring(1 - side_);
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  if (n > 0) {
+    // The ring is full: keep the rest and ask the consumer to ring us when it frees space.
+    pending_.emplace_back(p, p + n);
+    pendingBytes_ += n;
+    blocked_ = true;
+    int r = out_.ArmWait();
+    if (r != 0) SetPolling(true);  // space already (or corrupt): the next step flushes (or fails)
+  }
+  if (opt_.mode == Mode::kAdaptive) {
+    // Traffic: an answer is likely soon, so poll for it instead of sleeping.
+    lastActivity_ = NowMicros();
+    if (armed_) {
+      in_.Disarm();
+      armed_ = false;
+    }
+    SetPolling(true);
+  }
+  return static_cast<int64_t>(pendingBytes_);
+}
+
+void Channel::SetReading(bool on) {
+  if (state_ == kClosed || reading_ == on) return;
+  reading_ = on;
+  if (on) SetPolling(true);  // look at the ring on the next loop turn
+}
+
+bool Channel::Close() {
+  if (state_ == kClosed) return true;
+  if (state_ == kClosing) return false;
+  reading_ = false;
+  if (pendingBytes_ == 0) {
+    Teardown();
+    sink_->Detach();
+    return true;
+  }
+  state_ = kClosing;  // the step that flushes the last queued byte finishes the close
+  return false;
+}
+
+void Channel::Destroy() {
+  if (state_ == kClosed) return;
+  Teardown();
+  if (sink_) sink_->Detach();
+}
+
+void Channel::Shutdown() {
+  Destroy();
+}
+
+void Channel::FinishClose(const std::string* error) {
+  if (state_ == kClosed) return;
+  Teardown();
+  sink_->OnClosed(error);
+  sink_->Detach();
+}
+
+void Channel::UnlinkNames() {
+  seg_.Unlink();
+  bells_.Unlink();
+}
+
+// Releases everything this side holds. The peer learns of it through the closed flag and a ring.
+void Channel::Teardown() {
+  if (state_ == kClosed) return;
+  state_ = kClosed;
+  UnregisterChannel(this);  // after this, the atexit hook no longer touches the mapping
+  if (seg_.mapped()) {
+    // Published data stays readable by the peer: it drains the ring before it reports the close.
+    seg_.header()->closed[side_].store(1, std::memory_order_seq_cst);
+    bells_.Ring(1 - side_);
+  }
+  if (handlesInit_) {
+    // uv_close stops the poll handle (and removes the fd from epoll) before the fd is closed.
+    uv_close(reinterpret_cast<uv_handle_t*>(&idle_), OnHandleClosed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&poll_), OnHandleClosed);
+    polling_ = false;
+  }
+  bells_.Close();
+  UnlinkNames();
+  seg_.Unmap();
+  pending_.clear();
+  pendingBytes_ = 0;
+  pendingOff_ = 0;
+}
+
+bool Channel::Poke(size_t offset, uint64_t value, int width) {
+  if (state_ != kOpen || !seg_.mapped()) return false;
+  if ((width != 4 && width != 8) || offset % width != 0 || offset + width > kHeaderBytes) return false;
+  uint8_t* p = seg_.base() + offset;
+  if (width == 4) reinterpret_cast<std::atomic<uint32_t>*>(p)->store(static_cast<uint32_t>(value), std::memory_order_seq_cst);
+  else reinterpret_cast<std::atomic<uint64_t>*>(p)->store(value, std::memory_order_seq_cst);
+  bells_.Ring(1 - side_);
+  return true;
+}
+
+}  // namespace fastpath

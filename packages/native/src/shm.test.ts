@@ -1,0 +1,378 @@
+/**
+ * The shm tier with real processes and real shared memory: a child attaches to a token and echoes.
+ * Every wait is bounded in time; the only timing assertion is the idle-CPU one.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { FrameParser, FrameType, buildFrame } from '@fastpath/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Connection } from '@fastpath/core';
+import { attachShm, createShmOffer, nativeStatus, register, type ShmConnection, type ShmMode, type ShmUpgradeTier } from './index.js';
+import { binding } from './native.js';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const peerScript = fileURLToPath(new URL('./__fixtures__/shm-peer.ts', import.meta.url));
+const MODES: ShmMode[] = ['inline', 'worker', 'adaptive'];
+
+type PeerMsg = { ev: string; [k: string]: unknown };
+
+/** A child process attached to a token, with a bounded wait for its IPC messages. */
+class Peer {
+  readonly child: ChildProcess;
+  private readonly inbox: PeerMsg[] = [];
+  private waiter: (() => void) | null = null;
+  readonly exited: Promise<number | null>;
+
+  constructor(token: unknown, mode: ShmMode) {
+    this.child = spawn(process.execPath, ['-C', 'fastpath-src', '--import', 'tsx', peerScript, JSON.stringify(token), mode], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.child.on('message', (m) => {
+      this.inbox.push(m as PeerMsg);
+      this.waiter?.();
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+
+  async next(ev: string, timeoutMs = 10_000): Promise<PeerMsg> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.inbox.findIndex((m) => m.ev === ev);
+      if (i >= 0) return this.inbox.splice(i, 1)[0]!;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`peer: no "${ev}" within ${timeoutMs} ms (got ${JSON.stringify(this.inbox)})`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.waiter = null;
+    }
+  }
+
+  send(m: unknown): void {
+    this.child.send(m as object);
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+const peers: Peer[] = [];
+const conns: ShmConnection[] = [];
+afterEach(() => {
+  for (const c of conns.splice(0)) c.destroy();
+  for (const p of peers.splice(0)) p.kill();
+});
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
+function leftovers(token: { shm: string; dir: string }): string[] {
+  const found: string[] = [];
+  if (existsSync(`/dev/shm${token.shm}`)) found.push(`/dev/shm${token.shm}`);
+  if (existsSync(token.dir)) found.push(token.dir);
+  return found;
+}
+
+/** Offers a channel in `mode`, starts a peer on it and waits until both ends are attached. */
+async function connectPeer(mode: ShmMode, opts: { ringBytes?: number; slotBytes?: number } = {}): Promise<{ conn: ShmConnection; peer: Peer; token: { shm: string; dir: string } }> {
+  const offer = createShmOffer({ mode, attachTimeoutMs: 15_000, ...opts });
+  expect(leftovers(offer.token)).toHaveLength(2); // exists until attached
+  const peer = new Peer(offer.token, mode);
+  peers.push(peer);
+  const conn = await withTimeout(offer.attached, 15_000, 'attach');
+  conns.push(conn);
+  await peer.next('attached', 15_000);
+  return { conn, peer, token: offer.token };
+}
+
+/** Sends `bytes`, resolves with everything echoed back once `bytes.length` bytes came back. */
+function echo(conn: ShmConnection, bytes: Uint8Array, timeoutMs = 10_000): Promise<Buffer> {
+  const got: Buffer[] = [];
+  let n = 0;
+  return withTimeout(
+    new Promise<Buffer>((resolve) => {
+      conn.onData = (chunk) => {
+        got.push(Buffer.from(chunk));
+        n += chunk.length;
+        if (n >= bytes.length) resolve(Buffer.concat(got));
+      };
+      conn.write(bytes);
+    }),
+    timeoutMs,
+    `echo of ${bytes.length} bytes`,
+  );
+}
+
+function closedPromise(conn: ShmConnection): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    conn.onClose = (err) => resolve(err);
+  });
+}
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+describe('loader', () => {
+  it('loaded the addon built by npm ci', () => {
+    expect(nativeStatus).toMatchObject({ loaded: true });
+    expect(nativeStatus.path).toMatch(/build\/Release\/fastpath_native\.node$/);
+    expect(binding?.constants.VERSION).toBe(1);
+  });
+
+  it('reports disabled with FASTPATH_NATIVE=0, and the API refuses with ENATIVE', async () => {
+    const code = `
+      const m = await import('@fastpath/native');
+      let err; try { m.createShmOffer(); } catch (e) { err = e.code; }
+      console.log(JSON.stringify({ status: m.nativeStatus, available: m.nativeAvailable, err }));`;
+    const child = spawn(process.execPath, ['-C', 'fastpath-src', '--import', 'tsx', '--input-type=module', '-e', code], {
+      cwd: repoRoot,
+      env: { ...process.env, FASTPATH_NATIVE: '0' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const exit = await withTimeout(new Promise((r) => child.once('exit', r)), 15_000, 'loader child');
+    expect(exit).toBe(0);
+    const res = JSON.parse(out.trim().split('\n').pop()!);
+    expect(res).toEqual({ status: { loaded: false, reason: 'disabled by FASTPATH_NATIVE=0' }, available: false, err: 'ENATIVE' });
+  });
+});
+
+describe('offer lifecycle (in process)', () => {
+  it('an offer nobody attaches to times out and leaves nothing behind', async () => {
+    const offer = createShmOffer({ attachTimeoutMs: 200, mode: 'worker' });
+    expect(leftovers(offer.token)).toHaveLength(2);
+    await expect(offer.attached).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    expect(leftovers(offer.token)).toEqual([]);
+  });
+
+  it('a cancelled offer cannot be attached', async () => {
+    const offer = createShmOffer({ mode: 'worker' });
+    offer.cancel();
+    await expect(offer.attached).rejects.toMatchObject({ code: 'ECANCELED' });
+    expect(() => attachShm(offer.token)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(leftovers(offer.token)).toEqual([]);
+  });
+
+  it('rejects malformed tokens before touching the system', () => {
+    const offer = createShmOffer({ mode: 'worker' });
+    try {
+      for (const bad of [null, {}, { ...offer.token, shm: '/etc/passwd' }, { ...offer.token, dir: '/tmp/../etc' }, { ...offer.token, ringBytes: 5000 }, { ...offer.token, key: 'zz' }]) {
+        expect(() => attachShm(bad)).toThrow(expect.objectContaining({ code: 'EBADTOKEN' }));
+      }
+      // Right names, wrong key: the header check refuses it.
+      expect(() => attachShm({ ...offer.token, key: '0'.repeat(32) })).toThrow(expect.objectContaining({ code: 'EBADTOKEN' }));
+    } finally {
+      offer.cancel();
+    }
+  });
+});
+
+describe('registration with core (in process)', () => {
+  it('register() hands core an shm tier whose offers attach and carry bytes', async () => {
+    const registered: ShmUpgradeTier[] = [];
+    expect(register({ registerUpgradeTier: (t) => registered.push(t) })).toEqual({ loaded: true, tiers: ['shm'] });
+    const tier = registered[0]!;
+    expect(tier.tier).toBe('shm');
+    expect(tier.unavailableReason()).toBeUndefined();
+    const accepted: Connection[] = [];
+    const server = await tier.listen((c) => accepted.push(c), { mode: 'worker', ringBytes: 8192 });
+    const offer = await server.offer();
+    const client = await tier.attach(JSON.parse(JSON.stringify(offer.params)), { mode: 'adaptive' });
+    await withTimeout(
+      (async () => {
+        for (let i = 0; i < 100 && accepted.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      5000,
+      'onConnection',
+    );
+    expect(accepted).toHaveLength(1);
+    const srv = accepted[0]!;
+    srv.onData = (b) => srv.write(b);
+    const back = await echo(client as ShmConnection, Buffer.from('via the tier'));
+    expect(back.toString()).toBe('via the tier');
+    const unused = await server.offer();
+    await server.close(); // withdraws the unused offer
+    expect(() => attachShm(unused.params)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    client.destroy();
+    srv.destroy();
+  });
+});
+
+describe.each(MODES)('shm %s mode, with a child process', (mode) => {
+  let conn: ShmConnection;
+  let peer: Peer;
+  let token: { shm: string; dir: string };
+
+  beforeAll(async () => {
+    const r = await connectPeer(mode, { ringBytes: 64 * 1024, slotBytes: 16 * 1024 });
+    ({ conn, peer, token } = r);
+    conns.splice(conns.indexOf(conn), 1); // shared by the tests below: not destroyed after each
+    peers.splice(peers.indexOf(peer), 1);
+  }, 30_000);
+  afterAll(() => {
+    conn?.destroy();
+    peer?.kill();
+  });
+
+  it('leaves nothing in /dev/shm or the tmp dir once attached', () => {
+    expect(leftovers(token)).toEqual([]);
+    expect(conn.mode).toBe(mode);
+    expect(conn.tier).toBe('shm');
+  });
+
+  it('round-trips small messages in order', async () => {
+    for (let i = 0; i < 300; i++) {
+      const msg = Buffer.alloc(64, i & 0xff);
+      msg.writeUInt32LE(i, 0);
+      const back = await echo(conn, msg, 5000);
+      expect(back.equals(msg)).toBe(true);
+    }
+  });
+
+  it('carries 1 MiB and 16 MiB frames through a 64 KiB ring, intact and in order', async () => {
+    const bodies = [randomBytes(1 << 20), randomBytes(3), randomBytes(16 << 20), randomBytes(100)];
+    const frames = bodies.map((b, i) => buildFrame(FrameType.STREAM_DATA, 0, i + 1, b));
+    const got: { id: number; hash: string; len: number }[] = [];
+    let maxChunk = 0;
+    const done = new Promise<void>((resolve, reject) => {
+      const parser = new FrameParser((_type, _flags, id, body) => {
+        got.push({ id, hash: sha(body), len: body.length });
+        if (got.length === frames.length) resolve();
+      }, 16 << 20);
+      conn.onData = (chunk) => {
+        maxChunk = Math.max(maxChunk, chunk.length);
+        try {
+          parser.push(chunk);
+        } catch (e) {
+          reject(e as Error);
+        }
+      };
+    });
+    for (const f of frames) conn.write(f);
+    expect(conn.pendingBytes).toBeGreaterThan(0); // most of it waits for ring space
+    await withTimeout(done, 60_000, '17 MiB echo');
+    expect(got).toEqual(bodies.map((b, i) => ({ id: i + 1, hash: sha(b), len: b.length })));
+    expect(maxChunk).toBeLessThanOrEqual(16 * 1024);
+    expect(conn.pendingBytes).toBe(0);
+  }, 90_000);
+
+  // Mode-specific: inline burns a core by design; worker and adaptive must go quiet.
+  const idleInline = async (): Promise<void> => {
+    await echo(conn, Buffer.alloc(64, 7));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(conn.info()).toMatchObject({ polling: true, armed: false, mode: 0 });
+  };
+  const idleSleeping = async (): Promise<void> => {
+    await echo(conn, Buffer.alloc(64, 7));
+    await new Promise((r) => setTimeout(r, 50)); // well past spinMicros
+    const start = process.cpuUsage();
+    const t0 = performance.now();
+    peer.send({ cmd: 'cpu', ms: 2000 });
+    const child = await peer.next('cpu', 10_000);
+    const d = process.cpuUsage(start);
+    const wall = (performance.now() - t0) * 1000;
+    const parentShare = (d.user + d.system) / wall;
+    const childShare = (child.us as number) / ((child.wallMs as number) * 1000);
+    expect(conn.info()).toMatchObject({ polling: false, armed: true });
+    expect(child.info).toMatchObject({ polling: false, armed: true });
+    console.log(`idle CPU ${mode}: parent ${(parentShare * 100).toFixed(2)}% child ${(childShare * 100).toFixed(2)}%`);
+    expect(childShare).toBeLessThan(0.05);
+    expect(parentShare).toBeLessThan(0.05);
+  };
+  if (mode === 'inline') it('keeps polling when idle, by design (no doorbell armed)', idleInline);
+  else it('uses under 5% of a core when idle (after the polling window)', idleSleeping, 20_000);
+
+  it('a close from this side fires onClose on the peer', async () => {
+    const r = await connectPeer(mode);
+    const localClosed = closedPromise(r.conn);
+    r.conn.close();
+    expect(await withTimeout(localClosed, 5000, 'local onClose')).toBeUndefined();
+    const m = await r.peer.next('closed', 5000);
+    expect(m.err).toBeUndefined();
+    expect(await withTimeout(r.peer.exited, 5000, 'peer exit')).toBe(0);
+  }, 30_000);
+
+  it('a close from the peer fires onClose here', async () => {
+    const r = await connectPeer(mode);
+    const closed = closedPromise(r.conn);
+    r.peer.send({ cmd: 'close' });
+    expect(await withTimeout(closed, 5000, 'onClose after peer close')).toBeUndefined();
+    expect(r.conn.closed).toBe(true);
+    r.conn.destroy(); // idempotent
+  }, 30_000);
+
+  it('a peer that calls process.exit() is seen as closed (exit hook)', async () => {
+    const r = await connectPeer(mode);
+    const closed = closedPromise(r.conn);
+    r.peer.send({ cmd: 'exit' });
+    expect(await withTimeout(closed, 5000, 'onClose after peer exit')).toBeUndefined();
+  }, 30_000);
+
+  it('kill -9 of the peer leaves nothing in /dev/shm, and destroy is safe afterwards', async () => {
+    const r = await connectPeer(mode);
+    await echo(r.conn, Buffer.from('ping'));
+    r.peer.kill();
+    expect(await withTimeout(r.peer.exited, 5000, 'peer exit')).toBeNull();
+    expect(leftovers(r.token)).toEqual([]);
+    r.conn.write(Buffer.alloc(100_000)); // into a dead peer's ring: queued, no error
+    const closed = closedPromise(r.conn);
+    r.conn.destroy(new Error('liveness socket closed'));
+    expect((await closed)?.message).toBe('liveness socket closed');
+  }, 30_000);
+
+  describe('a hostile peer', () => {
+    const C = binding!.constants;
+    const cases: { what: string; offset: number; value: bigint; width: 4 | 8; writeAfter: boolean; match: RegExp }[] = [
+      { what: 'an impossible tail', offset: C.OFF_TAIL1, value: 1n << 40n, width: 8, writeAfter: false, match: /write position is impossible/ },
+      { what: 'an impossible head', offset: C.OFF_HEAD0, value: 1n << 40n, width: 8, writeAfter: true, match: /read position is impossible/ },
+      { what: 'a corrupted magic', offset: C.OFF_MAGIC, value: 0xdeadbeefn, width: 4, writeAfter: false, match: /header was overwritten/ },
+      { what: 'a changed ring size', offset: C.OFF_RING_BYTES, value: 1n << 20n, width: 4, writeAfter: false, match: /header was overwritten/ },
+    ];
+    it.each(cases)('writing $what fails only that channel, with an error', async ({ offset, value, width, writeAfter, match }) => {
+      const r = await connectPeer(mode, { ringBytes: 64 * 1024 });
+      // A second, healthy channel in this process, which must not notice anything.
+      const other = createShmOffer({ mode });
+      const otherClient = attachShm(other.token, { mode });
+      const otherServer = await withTimeout(other.attached, 5000, 'second channel');
+      conns.push(otherClient, otherServer);
+      otherServer.onData = (b) => otherServer.write(b);
+
+      await echo(r.conn, Buffer.from('before'));
+      const closed = closedPromise(r.conn);
+      r.peer.send({ cmd: 'poke', offset, value: value.toString(), width });
+      expect((await r.peer.next('poked')).ok).toBe(true);
+      if (writeAfter) r.conn.write(Buffer.alloc(200 * 1024)); // needs the head: finds it impossible
+      const err = await withTimeout(closed, 5000, 'onClose with an error');
+      expect(err).toMatchObject({ code: 'ESHMCORRUPT' });
+      expect(err!.message).toMatch(match);
+      expect(r.conn.closed).toBe(true);
+      r.conn.write(Buffer.from('after')); // ignored, no throw
+
+      const back = await echo(otherClient, Buffer.from('still fine'));
+      expect(back.toString()).toBe('still fine');
+      // The peer hears the close too.
+      await r.peer.next('closed', 5000);
+    }, 30_000);
+  });
+});

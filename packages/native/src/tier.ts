@@ -1,0 +1,91 @@
+/**
+ * Registration with @fastpath/core (the nats.js transport-factory pattern: core hands us a host
+ * object, we never import core at run time). The shapes below mirror core's UpgradeTier and
+ * NativeHost structurally, so core's loader can call `register(host)` with its own objects.
+ */
+import type { Connection } from '@fastpath/core';
+import { nativeStatus } from './native.js';
+import { attachShm, createShmOffer, type ShmMode, type ShmOffer, type ShmOfferOptions } from './shm-connection.js';
+
+export interface ShmTierOffer {
+  params: Record<string, unknown>;
+  cancel(): void;
+}
+
+export interface ShmTierServer {
+  offer(): Promise<ShmTierOffer>;
+  close(): Promise<void>;
+}
+
+export interface ShmUpgradeTier {
+  readonly tier: 'shm';
+  unavailableReason(): string | undefined;
+  listen(onConnection: (conn: Connection) => void, options: Record<string, unknown>): Promise<ShmTierServer>;
+  attach(params: Record<string, unknown>, options: Record<string, unknown>): Promise<Connection>;
+}
+
+/** What core passes to register(); only the parts this package uses. */
+export interface NativeHostLike {
+  registerUpgradeTier(tier: ShmUpgradeTier): void;
+}
+
+export interface RegisterResult {
+  loaded: boolean;
+  reason?: string;
+  tiers?: string[];
+}
+
+const MODES: readonly string[] = ['inline', 'worker', 'adaptive'];
+
+/** Picks the shm knobs out of a tier-options bag, ignoring anything of the wrong type. */
+export function shmOptionsFrom(o: Record<string, unknown> = {}): ShmOfferOptions {
+  const out: ShmOfferOptions = {};
+  if (typeof o['mode'] === 'string' && MODES.includes(o['mode'])) out.mode = o['mode'] as ShmMode;
+  for (const k of ['spinMicros', 'batchMax', 'ringBytes', 'slotBytes', 'attachTimeoutMs'] as const) {
+    if (typeof o[k] === 'number') out[k] = o[k] as number;
+  }
+  if (typeof o['dirBase'] === 'string') out.dirBase = o['dirBase'] as string;
+  return out;
+}
+
+export const shmTier: ShmUpgradeTier = {
+  tier: 'shm',
+  unavailableReason() {
+    return nativeStatus.loaded ? undefined : `native addon unavailable: ${nativeStatus.reason ?? 'unknown reason'}`;
+  },
+  async listen(onConnection, options) {
+    const offers = new Set<ShmOffer>();
+    let closed = false;
+    return {
+      async offer() {
+        if (closed) throw new Error('shm tier server is closed');
+        const o = createShmOffer(shmOptionsFrom(options));
+        offers.add(o);
+        o.attached.then(
+          (conn) => {
+            offers.delete(o);
+            if (closed) conn.destroy();
+            else onConnection(conn);
+          },
+          () => offers.delete(o),
+        );
+        return { params: { ...o.token }, cancel: () => o.cancel() };
+      },
+      async close() {
+        closed = true;
+        for (const o of offers) o.cancel('shm tier server closed');
+        offers.clear();
+      },
+    };
+  },
+  async attach(params, options) {
+    return attachShm(params, shmOptionsFrom(options));
+  },
+};
+
+/** Called by core's native loader. Registers the shm tier when the addon loaded. */
+export function register(host: NativeHostLike): RegisterResult {
+  if (!nativeStatus.loaded) return { loaded: false, ...(nativeStatus.reason ? { reason: nativeStatus.reason } : {}) };
+  host.registerUpgradeTier(shmTier);
+  return { loaded: true, tiers: ['shm'] };
+}

@@ -36,4 +36,13 @@ export const transports: TransportCase[] = [
   { name: 'unix', listen: () => `unix:${socketPath()}`, client: off, path: 'uds' },
   // Negotiated tiers: the client connects over TCP and is upgraded.
   { name: 'uds (upgraded)', listen: () => 'tcp://127.0.0.1:0', client: { fastPath: 'require', tiers: ['uds'] }, path: 'uds' },
+  ...(['inline', 'worker', 'adaptive'] as const).map(
+    (mode): TransportCase => ({
+      name: `shm-${mode}`,
+      listen: () => 'tcp://127.0.0.1:0',
+      server: { shm: { mode } },
+      client: { fastPath: 'require', tiers: ['shm'], shm: { mode } },
+      path: 'shm',
+    }),
+  ),
 ];

@@ -36,8 +36,18 @@ export {
   type ServiceDefinition,
   type MethodOptions,
   type MethodKeys,
+  type TopicKeys,
   type RequestOf,
   type ResponseOf,
+  type Stream,
+  type Topic,
+  type TopicClient,
 } from './api/service.js';
+export { Subscription, type Message, type SubscribeOptions } from './api/subscription.js';
+export type { StreamCall } from './api/streaming.js';
+export { checkPublishSubject, checkSubscribeSubject, subjectMatches } from './protocol/subject.js';
+export type { QueueLimits, SlowConsumerPolicy } from './session/broker.js';
+export type { PubSubAuth, SlowConsumerInfo } from './session/server-subscriptions.js';
+export type { MethodKind } from './session/server-stream.js';
 export type { ClientInterceptor, ServerInterceptor, ClientCallInfo, ServerCallInfo } from './api/interceptors.js';
 export { runValidator, type Validator, type StandardSchemaV1 } from './api/validation.js';

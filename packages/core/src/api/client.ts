@@ -14,6 +14,11 @@ import { localTiers, tierOptions } from './fast-path.js';
 import { DEFAULTS, resolveCommon, type CommonOptions, type FastPathOptions } from './options.js';
 import { methodPath, type CallOptions, type MethodOptions, type ServiceClient, type ServiceDefinition } from './service.js';
 import { runValidator } from './validation.js';
+import { checkPublishSubject, checkSubscribeSubject } from '../protocol/subject.js';
+import { Subscription, type SubscribeOptions } from './subscription.js';
+import { pumpSource, streamCall, type StreamCall } from './streaming.js';
+import type { StreamKind } from '../session/client-stream.js';
+import type { SubscriptionSink } from '../session/client-session.js';
 
 export interface ClientOptions extends CommonOptions, FastPathOptions {
   /** Give up connecting after this many ms (default 10 000). */
@@ -35,6 +40,10 @@ export type ClientEvents = {
   goaway: (info: GoAway) => void;
   /** The connection's tier was decided: after an upgrade, or when it stays (with the reason). */
   path: (info: PathInfo) => void;
+  /** A connection-level error that belongs to no call: a refused fire-and-forget publish, an invalid event. */
+  error: (err: FastpathError) => void;
+  /** A subscription's client-side queue overflowed and its oldest messages were dropped. */
+  'slow-consumer': (info: { subject: string; dropped: number; totalDropped: number }) => void;
 };
 
 /**
@@ -45,6 +54,8 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
   private readonly interceptors: ClientInterceptor[];
   private invoke: (call: ClientCallInfo) => Promise<unknown>;
   private readonly proxies = new Map<string, unknown>();
+  /** Active subscriptions and their id on the current connection. */
+  private readonly subscriptions = new Map<Subscription<unknown>, number>();
 
   /** @internal use connect() */
   constructor(
@@ -60,6 +71,7 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
       onGoAway: (g) => this.emit('goaway', g),
       onClose: (reason) => this.emit('close', reason),
       onPath: (info) => this.emit('path', info),
+      onError: (err) => this.reportError(err),
     };
   }
 
@@ -103,6 +115,74 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
     return this.session.call(method, request, deadline, options?.metadata, options?.signal);
   }
 
+  private reportError(err: FastpathError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else process.emitWarning(`fastpath: ${err.code}: ${err.message} (listen to the client's 'error' event to handle this)`, 'FastpathWarning');
+  }
+
+  /**
+   * Subscribes to a subject (`*` matches one token, `>` the rest). Iterate the result, or pass
+   * `callback`. Throws INVALID_ARGUMENT for a malformed subject; a refusal by the server
+   * (PERMISSION_DENIED) rejects `sub.ready` and ends the iteration with that error.
+   */
+  subscribe<T = unknown>(subject: string, options: SubscribeOptions<T> = {}): Subscription<T> {
+    checkSubscribeSubject(subject);
+    const sub: Subscription<T> = new Subscription<T>(subject, options, {
+      subscribe: (sink: SubscriptionSink) => {
+        this.subscriptions.set(sub as Subscription<unknown>, this.session.subscribe(subject, options.queue, sink));
+      },
+      unsubscribe: (s) => {
+        const sid = this.subscriptions.get(s);
+        this.subscriptions.delete(s);
+        if (sid !== undefined) this.session.unsubscribe(sid);
+      },
+      slowConsumer: (info) => this.emit('slow-consumer', info),
+      error: (err) => this.reportError(err),
+    });
+    return sub;
+  }
+
+  /**
+   * Publishes a message through the server to every matching subscriber. Without `ack` it
+   * returns at once (a refusal arrives as an 'error' event); with `ack: true` it resolves when the
+   * server has routed it, or rejects with PERMISSION_DENIED / INVALID_ARGUMENT.
+   */
+  publish(subject: string, message: unknown, options: { ack?: boolean } = {}): Promise<void> {
+    checkPublishSubject(subject);
+    return this.session.publish(subject, message, options.ack === true);
+  }
+
+  private openStream(method: string, kind: StreamKind, payload: unknown, options: CallOptions | undefined) {
+    let deadline: number | undefined;
+    try {
+      deadline = options?.deadline === undefined ? undefined : toDeadline(options.deadline);
+    } catch (err) {
+      throw new FastpathError('INVALID_ARGUMENT', (err as Error).message);
+    }
+    return this.session.openStream(method, kind, payload, deadline, options?.metadata, options?.signal);
+  }
+
+  /** Calls a server-streaming method: iterate the result for the server's messages. */
+  serverStream<R = unknown>(method: string, request?: unknown, options?: CallOptions, map?: (v: unknown) => R): StreamCall<R> {
+    return streamCall(() => this.openStream(method, 'server-stream', request, options), map);
+  }
+
+  /** Calls a client-streaming method: sends every message of `source`, resolves with the response. */
+  async clientStream<R = unknown>(method: string, source: AsyncIterable<unknown> | Iterable<unknown>, options?: CallOptions): Promise<R> {
+    const st = this.openStream(method, 'client-stream', null, options);
+    void pumpSource(st, source);
+    return (await st.response) as R;
+  }
+
+  /** Calls a bidirectional-streaming method: sends `source`, iterate the result for the server's messages. */
+  bidiStream<R = unknown>(method: string, source: AsyncIterable<unknown> | Iterable<unknown>, options?: CallOptions, map?: (v: unknown) => R): StreamCall<R> {
+    return streamCall(() => {
+      const st = this.openStream(method, 'bidi', null, options);
+      void pumpSource(st, source);
+      return st;
+    }, map);
+  }
+
   /** Calls a method by its full wire name (`Service.method`). */
   call<R = unknown>(method: string, request?: unknown, options?: CallOptions): Promise<R> {
     if (this.interceptors.length === 0) return this.send(method, request, options) as Promise<R>;
@@ -115,7 +195,8 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
     const methods = (typeof def === 'string' ? {} : def.methods) as Record<string, MethodOptions | undefined>;
     const cached = this.proxies.get(name);
     if (cached && typeof def === 'string') return cached as ServiceClient<S>;
-    const fns = new Map<string, (req: unknown, opts?: CallOptions) => Promise<unknown>>();
+    const fns = new Map<string, (req: unknown, opts?: CallOptions) => unknown>();
+    const topics = new Set<string>(typeof def === 'string' ? [] : (def.topics ?? []));
     const validate = this.options.validateResponses !== false;
     const proxy = new Proxy(Object.create(null) as object, {
       get: (_t, prop) => {
@@ -123,18 +204,39 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
         let fn = fns.get(prop);
         if (!fn) {
           const wire = methodPath(name, prop);
-          const responseValidator = validate ? methods[prop]?.response : undefined;
-          fn = responseValidator
-            ? (req, opts) =>
-                this.call(wire, req, opts).then((res) => {
-                  try {
-                    return runValidator(responseValidator, res, `invalid response from ${wire}`);
-                  } catch (err) {
-                    const e = err as FastpathError;
-                    throw new FastpathError('INTERNAL', e.message, { details: { ...e.details, reason: 'invalid-response' } });
-                  }
-                })
-            : (req, opts) => this.call(wire, req, opts);
+          const opts = methods[prop];
+          const responseValidator = validate ? opts?.response : undefined;
+          const check = responseValidator
+            ? (res: unknown) => {
+                try {
+                  const v = runValidator(responseValidator, res, `invalid response from ${wire}`);
+                  if (v instanceof Promise) throw new FastpathError('INTERNAL', 'response validators must be synchronous');
+                  return v;
+                } catch (err) {
+                  const e = err as FastpathError;
+                  throw new FastpathError('INTERNAL', e.message, { details: { ...e.details, reason: 'invalid-response' } });
+                }
+              }
+            : undefined;
+          const kind = opts?.kind ?? (topics.has(prop) ? 'topic' : 'unary');
+          if (kind === 'topic') {
+            const topic = {
+              subscribe: (o?: SubscribeOptions<unknown>) => this.subscribe(wire, o),
+              publish: (message: unknown, o?: { ack?: boolean }) => this.publish(wire, message, o),
+            };
+            fns.set(prop, topic as never);
+            return topic;
+          }
+          fn =
+            kind === 'server-stream'
+              ? (req, o) => this.serverStream(wire, req, o, check) as never
+              : kind === 'client-stream'
+                ? (src, o) => this.clientStream(wire, src as Iterable<unknown>, o).then(check ?? ((v) => v))
+                : kind === 'bidi'
+                  ? (src, o) => this.bidiStream(wire, src as Iterable<unknown>, o, check) as never
+                  : check
+                    ? (req, o) => this.call(wire, req, o).then(check)
+                    : (req, o) => this.call(wire, req, o);
           fns.set(prop, fn);
         }
         return fn;

@@ -1,9 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type TypedEmitter from 'typed-emitter';
 import { FastpathError } from '../protocol/errors.js';
-import type { MethodInvoker, ServerSessionHost } from '../session/server-session.js';
+import type { MethodInvoker, RegisteredMethod, ServerSessionHost } from '../session/server-session.js';
+import type { MethodKind } from '../session/server-stream.js';
 import { ServerSession } from '../session/server-session.js';
 import { AttachRouter, decideOffer, newNonce, type PathInfo } from '../session/upgrade.js';
+import { Broker, DEFAULT_QUEUE_LIMITS, type QueueLimits } from '../session/broker.js';
+import type { PubSubAuth, SlowConsumerInfo } from '../session/server-subscriptions.js';
+import { checkPublishSubject } from '../protocol/subject.js';
 import { parseAddress } from '../transport/address.js';
 import { currentUid, hostIdentity } from '../transport/host-identity.js';
 import { getTransport } from '../transport/registry.js';
@@ -25,6 +29,12 @@ export interface ServerOptions extends CommonOptions, FastPathOptions {
   /** Permissions of unix socket files (default 0o600). */
   socketMode?: number;
   interceptors?: readonly ServerInterceptor[];
+  /** Who may subscribe to and publish on which subjects (PERMISSION_DENIED otherwise). */
+  authorize?: PubSubAuth;
+  /** Bounds of each subscription's queue, and what happens when it overflows. */
+  subscriptionQueue?: Partial<QueueLimits>;
+  /** Bytes queued on a connection above which events wait in their subscription's queue (default 1 MiB). */
+  highWaterBytes?: number;
 }
 
 /** What the server knows about one connection. */
@@ -45,6 +55,8 @@ export type ServerEvents = {
   /** A connection's tier was decided: after an upgrade, or when it stays where it is (with the reason). */
   path: (info: PathInfo, connection: ConnectionInfo) => void;
   disconnect: (info: ConnectionInfo, reason: FastpathError) => void;
+  /** A subscription's queue overflowed (drop-oldest: messages were dropped; disconnect: the connection is closed). */
+  'slow-consumer': (info: SlowConsumerInfo, connection: ConnectionInfo) => void;
   /** A peer misbehaved (protocol error, keepalive timeout). Never thrown: listen to observe. */
   error: (err: FastpathError, info: ConnectionInfo | undefined) => void;
   close: () => void;
@@ -73,7 +85,7 @@ let nextConnectionId = 1;
  */
 export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents>) {
   private readonly methods = new Map<string, Registered>();
-  private compiled = new Map<string, MethodInvoker>();
+  private compiled = new Map<string, RegisteredMethod>();
   private readonly interceptors: ServerInterceptor[];
   private readonly listenerHandles: Listener[] = [];
   private readonly sessions = new Map<ServerSession, number>();
@@ -85,6 +97,7 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
   /** Each fast tier this server knows of: undefined when it can offer it, else why not. */
   private readonly tierStatus = new Map<Tier, string | undefined>();
   private readonly router: AttachRouter;
+  private readonly broker = new Broker();
 
   constructor(private readonly options: ServerOptions = {}) {
     super();
@@ -92,6 +105,13 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
     this.interceptors = [...(options.interceptors ?? [])];
     this.host = {
       lookup: (method) => this.lookup(method),
+      pubsub: {
+        broker: this.broker,
+        auth: options.authorize ?? {},
+        limits: { ...DEFAULT_QUEUE_LIMITS, ...options.subscriptionQueue },
+        highWaterBytes: options.highWaterBytes ?? 1024 * 1024,
+        onSlowConsumer: (info, session) => this.emit('slow-consumer', info, this.info(session)),
+      },
       reportError: (err, session) => {
         if (this.listenerCount('error') > 0) this.emit('error', err, this.info(session));
       },
@@ -180,6 +200,21 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
     return this;
   }
 
+  /**
+   * Publishes a message to every subscriber whose subject pattern matches (one member per queue
+   * group). Returns how many subscriptions it was handed to. Throws INVALID_ARGUMENT for a
+   * subject with wildcards or empty tokens.
+   */
+  publish(subject: string, message: unknown): number {
+    checkPublishSubject(subject);
+    return this.broker.publish(subject, message);
+  }
+
+  /** Subscriptions currently registered, across all connections. */
+  get subscriptionCount(): number {
+    return this.broker.subscriptions;
+  }
+
   /** Adds a server interceptor (runs for calls to every method, in the order added). */
   use(interceptor: ServerInterceptor): this {
     this.interceptors.push(interceptor);
@@ -187,22 +222,31 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
     return this;
   }
 
-  private lookup(method: string): MethodInvoker | undefined {
-    let inv = this.compiled.get(method);
-    if (inv) return inv;
+  private lookup(method: string): RegisteredMethod | undefined {
+    let m = this.compiled.get(method);
+    if (m) return m;
     const reg = this.methods.get(method);
     if (!reg) return undefined;
     const { handler, options } = reg;
+    const kind: MethodKind = options.kind ?? (isAsyncGeneratorFunction(handler) ? 'server-stream' : 'unary');
     const requestValidator = options.request;
-    const final: (req: unknown, ctx: CallContext) => unknown = requestValidator
-      ? (req, ctx) => {
-          const v = runValidator(requestValidator, req, `invalid request for ${method}`);
-          return v instanceof Promise ? v.then((value) => handler(value, ctx)) : handler(v, ctx);
-        }
-      : handler;
-    inv = composeServer(this.interceptors, final) as MethodInvoker;
-    this.compiled.set(method, inv);
-    return inv;
+    const takesStream = kind === 'client-stream' || kind === 'bidi';
+    // Unary and server-stream requests are one message, checked before the handler runs; streamed
+    // requests are checked one by one as the handler reads them.
+    const final: (req: unknown, ctx: CallContext) => unknown =
+      requestValidator && !takesStream
+        ? (req, ctx) => {
+            const v = runValidator(requestValidator, req, `invalid request for ${method}`);
+            return v instanceof Promise ? v.then((value) => handler(value, ctx)) : handler(v, ctx);
+          }
+        : handler;
+    m = {
+      kind,
+      invoke: composeServer(this.interceptors, final) as MethodInvoker,
+      ...(requestValidator && takesStream ? { validateMessage: (msg: unknown) => runValidator(requestValidator, msg, `invalid message for ${method}`) } : {}),
+    };
+    this.compiled.set(method, m);
+    return m;
   }
 
   /** Starts listening on every address in `options.listen`. */
@@ -315,4 +359,8 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
     })();
     return this.closing;
   }
+}
+
+function isAsyncGeneratorFunction(fn: unknown): boolean {
+  return typeof fn === 'function' && fn.constructor?.name === 'AsyncGeneratorFunction';
 }

@@ -29,6 +29,15 @@ export const FrameType = {
   UPGRADE: 0x0f,
   UPGRADE_ACK: 0x10,
   GOAWAY: 0x11,
+  CREDIT: 0x12,
+} as const;
+
+/** REQUEST flags: the call's shape. Unary calls set neither. */
+export const RequestFlag = {
+  /** The client sends its messages as STREAM_DATA after the REQUEST, ending with STREAM_END. */
+  CLIENT_STREAM: 0x01,
+  /** The server answers with STREAM_DATA frames, ending with STREAM_END (or ERROR). */
+  SERVER_STREAM: 0x02,
 } as const;
 
 export type FrameTypeName = keyof typeof FrameType;

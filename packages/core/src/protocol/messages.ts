@@ -21,8 +21,9 @@ function isPlainRecord(v: unknown): v is Record<string, unknown> {
 }
 
 // REQUEST body: [method: str, budgetMs: uint | nil, metadata: map<str,str> | nil, payload: any]
-export function encodeRequest(id: number, method: string, budgetMs: number | undefined, metadata: Metadata | undefined, payload: unknown): Buffer {
-  return encodeFrame(FrameType.REQUEST, 0, id, [method, budgetMs ?? null, metadata ?? null, payload]);
+// Flags (RequestFlag) say whether the client and/or the server stream messages after it.
+export function encodeRequest(id: number, method: string, budgetMs: number | undefined, metadata: Metadata | undefined, payload: unknown, flags = 0): Buffer {
+  return encodeFrame(FrameType.REQUEST, flags, id, [method, budgetMs ?? null, metadata ?? null, payload]);
 }
 
 export function decodeRequest(body: Uint8Array): RequestBody {

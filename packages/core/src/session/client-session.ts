@@ -7,6 +7,20 @@ import { decodeUpgrade, decodeUpgradeAck, encodeUpgradeAck, parseWelcomeFastPath
 import type { Connection, Tier } from '../transport/types.js';
 import { getUpgradeTier, type TierOptions } from '../transport/upgrade-tier.js';
 import { budgetMs, isExpired, onDeadline, type Deadline } from './deadline.js';
+import { ClientStream, type StreamKind } from './client-stream.js';
+import { FrameType as FT, RequestFlag } from '../protocol/frame.js';
+import { decodeCredit, decodeStreamData, decodeSubjectBody, encodeSubjectBody, encodeSubscribe, headerFor } from '../protocol/stream-messages.js';
+
+/** Where a subscription's events go, at the API level (it outlives a connection). */
+export interface SubscriptionSink {
+  /** The server accepted the SUBSCRIBE. */
+  onReady(): void;
+  /** The server refused it (INVALID_ARGUMENT, PERMISSION_DENIED...). */
+  onRefused(err: FastpathError): void;
+  onEvent(subject: string, payload: unknown, bytes: number): void;
+  /** The connection ended. */
+  onSessionClosed(reason: FastpathError): void;
+}
 import { FrameSession, type FrameSessionOptions } from './frame-session.js';
 import type { FastPathMode, PathInfo } from './upgrade.js';
 
@@ -36,6 +50,8 @@ export interface ClientSessionEvents {
   onGoAway?: (g: GoAway) => void;
   onClose?: (reason: FastpathError) => void;
   onPath?: (info: PathInfo) => void;
+  /** A connection-level ERROR (id 0), e.g. a refused fire-and-forget publish. */
+  onError?: (err: FastpathError) => void;
 }
 
 interface Pending {
@@ -52,7 +68,10 @@ interface Pending {
  */
 export class ClientSession extends FrameSession {
   private readonly pending = new Map<number, Pending>();
+  private readonly streams = new Map<number, ClientStream>();
+  private readonly subs = new Map<number, SubscriptionSink>();
   private nextId = 1;
+  private wrapped = false;
   private peerMaxFrameBytes = 0;
   private readyResolve!: (w: Welcome) => void;
   private readyReject!: (e: FastpathError) => void;
@@ -151,7 +170,12 @@ export class ClientSession extends FrameSession {
   }
 
   get inFlight(): number {
-    return this.pending.size;
+    return this.pending.size + this.streams.size;
+  }
+
+  /** Whether `id` was ever allocated here (a frame for an id never used is a protocol error). */
+  private known(id: number): boolean {
+    return this.wrapped || (id > 0 && id < this.nextId);
   }
 
   protected onFrame(type: number, _flags: number, id: number, body: Uint8Array): void {
@@ -159,15 +183,42 @@ export class ClientSession extends FrameSession {
       case FrameType.RESPONSE: {
         const p = this.take(id);
         if (p) p.resolve(decodeResponse(body));
+        else if (this.streams.has(id)) this.streams.get(id)!.onResponse(decodeResponse(body));
+        else if (this.subs.has(id)) this.subs.get(id)!.onReady();
+        else if (!this.known(id)) throw new ProtocolError('unknown-id', `RESPONSE for id ${id}, which was never used`);
         break;
       }
       case FrameType.ERROR: {
         const err = decodeError(body);
         if (id === 0) {
-          this.terminate(err);
+          this.events.onError?.(err);
           return;
         }
-        this.take(id)?.reject(err);
+        const p = this.take(id);
+        if (p) p.reject(err);
+        else if (this.streams.has(id)) this.streams.get(id)!.fail(err, false);
+        else if (this.subs.has(id)) {
+          const sink = this.subs.get(id)!;
+          this.subs.delete(id);
+          sink.onRefused(err);
+        }
+        break;
+      }
+      case FrameType.STREAM_DATA:
+        this.stream(id)?.onData(decodeStreamData(body));
+        break;
+      case FrameType.STREAM_END:
+        this.stream(id)?.onEnd();
+        break;
+      case FrameType.CREDIT:
+        this.stream(id)?.onCredit(decodeCredit(body));
+        break;
+      case FrameType.EVENT: {
+        const sink = this.subs.get(id);
+        if (sink) {
+          const { subject, payload } = decodeSubjectBody(body, 'EVENT');
+          sink.onEvent(subject, payload, body.length);
+        } else if (!this.known(id)) throw new ProtocolError('unknown-id', `EVENT for subscription ${id}, which was never created`);
         break;
       }
       case FrameType.WELCOME:
@@ -246,8 +297,15 @@ export class ClientSession extends FrameSession {
     this.closeIfDrained();
   }
 
+  /** The stream for a frame's id; undefined for a late frame; throws for an id never used. */
+  private stream(id: number): ClientStream | undefined {
+    const st = this.streams.get(id);
+    if (!st && !this.known(id)) throw new ProtocolError('unknown-id', `stream frame for id ${id}, which was never opened`);
+    return st;
+  }
+
   private closeIfDrained(): void {
-    if (this.state === 'draining' && this.pending.size === 0) {
+    if (this.state === 'draining' && this.pending.size === 0 && this.streams.size === 0) {
       this.terminate(this.closeReason ?? new FastpathError('UNAVAILABLE', 'server closed the connection (GOAWAY)', { details: { reason: 'goaway' } }));
     }
   }
@@ -264,9 +322,103 @@ export class ClientSession extends FrameSession {
 
   private allocateId(): number {
     let id = this.nextId;
-    while (this.pending.has(id)) id = id >= MAX_ID ? 1 : id + 1;
+    while (this.pending.has(id) || this.streams.has(id) || this.subs.has(id)) id = id >= MAX_ID ? 1 : id + 1;
+    if (id >= MAX_ID) this.wrapped = true;
     this.nextId = id >= MAX_ID ? 1 : id + 1;
     return id;
+  }
+
+  /** Throws why a new call cannot start now (closed, draining, aborted, expired). */
+  private checkCanStart(method: string, deadline: Deadline | undefined, signal: AbortSignal | undefined): void {
+    if (this.state !== 'open') {
+      const why = this.state === 'draining' ? 'the connection is draining after GOAWAY' : this.closeReason?.message ?? 'the connection is not open';
+      throw new FastpathError('UNAVAILABLE', `cannot call ${method}: ${why}`, { details: { reason: this.state } });
+    }
+    if (signal?.aborted) throw cancelledError(method, signal);
+    if (isExpired(deadline)) throw new FastpathError('DEADLINE_EXCEEDED', `deadline for ${method} passed before it was sent`, { details: { budgetMs: 0 } });
+  }
+
+  /** Opens a streaming call. Throws (synchronously) when it cannot start. */
+  openStream(method: string, kind: StreamKind, payload: unknown, deadline: Deadline | undefined, metadata: Metadata | undefined, signal: AbortSignal | undefined): ClientStream {
+    this.checkCanStart(method, deadline, signal);
+    const id = this.allocateId();
+    const flags = (kind === 'server-stream' ? 0 : RequestFlag.CLIENT_STREAM) | (kind === 'client-stream' ? 0 : RequestFlag.SERVER_STREAM);
+    const frame = encodeRequest(id, method, budgetMs(deadline), metadata, kind === 'server-stream' ? payload : null, flags);
+    const st = new ClientStream(
+      {
+        write: (f) => this.conn.write(f),
+        cancel: (sid) => this.sendCancel(sid),
+        release: (sid) => {
+          this.streams.delete(sid);
+          if (this.state === 'draining') queueMicrotask(() => this.closeIfDrained());
+        },
+      },
+      id,
+      method,
+      kind,
+    );
+    let cancelTimer: (() => void) | undefined;
+    let onAbort: (() => void) | undefined;
+    if (deadline !== undefined) {
+      const budget = budgetMs(deadline);
+      cancelTimer = onDeadline(deadline, () =>
+        st.fail(new FastpathError('DEADLINE_EXCEEDED', `${method} did not finish within its deadline (${budget} ms)`, { details: { budgetMs: budget } }), true),
+      );
+    }
+    if (signal) {
+      onAbort = () => st.fail(cancelledError(method, signal), true);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    st.cleanup = () => {
+      cancelTimer?.();
+      if (onAbort) signal!.removeEventListener('abort', onAbort);
+    };
+    this.streams.set(id, st);
+    this.conn.write(frame);
+    return st;
+  }
+
+  /** Sends SUBSCRIBE; events go to `sink`. Returns the subscription id on this connection. */
+  subscribe(subject: string, queue: string | undefined, sink: SubscriptionSink): number {
+    if (this.state !== 'open') throw new FastpathError('UNAVAILABLE', `cannot subscribe to ${subject}: the connection is not open`);
+    const sid = this.allocateId();
+    this.subs.set(sid, sink);
+    this.conn.write(encodeSubscribe(sid, queue === undefined ? { subject } : { subject, queue }));
+    return sid;
+  }
+
+  unsubscribe(sid: number): void {
+    if (!this.subs.delete(sid)) return;
+    if (this.state === 'open' || this.state === 'draining') this.conn.write(encodeEmpty(FrameType.UNSUBSCRIBE, sid));
+  }
+
+  /**
+   * Sends PUBLISH. With `ack`, resolves when the server has routed it (or rejects with its
+   * refusal); without, returns at once and a refusal arrives as a connection-level error.
+   */
+  publish(subject: string, payload: unknown, ack: boolean): Promise<void> {
+    if (this.state !== 'open') return Promise.reject(new FastpathError('UNAVAILABLE', `cannot publish to ${subject}: the connection is not open`));
+    let body: Uint8Array;
+    try {
+      body = encodeSubjectBody(subject, payload);
+    } catch (err) {
+      return Promise.reject(new FastpathError('INVALID_ARGUMENT', `message for ${subject} cannot be serialized: ${(err as Error).message}`, { cause: err }));
+    }
+    if (body.length > this.peerMaxFrameBytes) {
+      return Promise.reject(new FastpathError('RESOURCE_EXHAUSTED', `message for ${subject} is ${body.length} bytes, over the server's maxFrameBytes ${this.peerMaxFrameBytes}`, { details: { limit: this.peerMaxFrameBytes, size: body.length } }));
+    }
+    const id = ack ? this.allocateId() : 0;
+    const frame = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+    headerFor(FT.PUBLISH, id, body.length).copy(frame, 0);
+    frame.set(body, HEADER_BYTES);
+    if (!ack) {
+      this.conn.write(frame);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve: () => resolve(), reject, cancelTimer: undefined, signal: undefined, onAbort: undefined });
+      this.conn.write(frame);
+    });
   }
 
   /**
@@ -274,13 +426,10 @@ export class ClientSession extends FrameSession {
    * the server's error, DEADLINE_EXCEEDED, CANCELLED, or UNAVAILABLE when the connection ends.
    */
   call(method: string, payload: unknown, deadline: Deadline | undefined, metadata: Metadata | undefined, signal: AbortSignal | undefined): Promise<unknown> {
-    if (this.state !== 'open') {
-      const why = this.state === 'draining' ? 'the connection is draining after GOAWAY' : this.closeReason?.message ?? 'the connection is not open';
-      return Promise.reject(new FastpathError('UNAVAILABLE', `cannot call ${method}: ${why}`, { details: { reason: this.state } }));
-    }
-    if (signal?.aborted) return Promise.reject(cancelledError(method, signal));
-    if (isExpired(deadline)) {
-      return Promise.reject(new FastpathError('DEADLINE_EXCEEDED', `deadline for ${method} passed before it was sent`, { details: { budgetMs: 0 } }));
+    try {
+      this.checkCanStart(method, deadline, signal);
+    } catch (err) {
+      return Promise.reject(err);
     }
     const id = this.allocateId();
     let frame: Buffer;
@@ -339,6 +488,9 @@ export class ClientSession extends FrameSession {
     }
     const failWith = reason.code === 'CANCELLED' ? reason : new FastpathError('UNAVAILABLE', reason.message, { cause: reason, details: reason.details });
     for (const id of [...this.pending.keys()]) this.take(id)?.reject(failWith);
+    for (const st of [...this.streams.values()]) st.fail(failWith, false);
+    for (const sink of [...this.subs.values()]) sink.onSessionClosed(reason);
+    this.subs.clear();
     this.events.onClose?.(reason);
   }
 }

@@ -78,6 +78,9 @@ export abstract class FrameSession {
       }
     };
     conn.onClose = (err) => this.channelClosed(conn, err);
+    conn.onDrain = () => {
+      if (conn === this.conn && this.state !== 'closed') this.onWritable();
+    };
     if (leftover && leftover.length > 0) conn.onData(leftover);
   }
 
@@ -171,6 +174,14 @@ export abstract class FrameSession {
 
   /** Called exactly once, when the session ends for any reason. */
   protected abstract onClosed(reason: FastpathError): void;
+
+  /** The write channel drained after backpressure. */
+  protected onWritable(): void {}
+
+  /** Ends the session because of `err`, telling the peer why in GOAWAY. */
+  protected protocolFailureWith(err: FastpathError): void {
+    this.protocolFailure(err);
+  }
 
   /** A staged channel closed before the switch. */
   protected onStagedLost(_err: Error | undefined): void {}

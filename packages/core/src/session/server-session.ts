@@ -1,5 +1,6 @@
 import { FastpathError, ProtocolError, toFastpathError } from '../protocol/errors.js';
-import { FrameType, HEADER_BYTES } from '../protocol/frame.js';
+import { FrameType, HEADER_BYTES, RequestFlag } from '../protocol/frame.js';
+import { decodeCredit, decodeStreamData } from '../protocol/stream-messages.js';
 import { AGENT, decodeHello, encodeWelcome, negotiateVersion, type Hello } from '../protocol/handshake.js';
 import { decodeRequest, encodeError, encodeGoAway, encodeResponse } from '../protocol/messages.js';
 import { decodeUpgradeAck, encodeUpgrade, encodeUpgradeAck, parseHelloFastPath, type HelloFastPath } from '../protocol/upgrade-messages.js';
@@ -8,6 +9,25 @@ import { fromBudget, onDeadline } from './deadline.js';
 import { FrameSession, type FrameSessionOptions } from './frame-session.js';
 import { ServerCall, type PeerInfo } from './server-call.js';
 import type { FastPathMode, OfferDecision, PathInfo } from './upgrade.js';
+import type { Broker, QueueLimits } from './broker.js';
+import { ServerSubscriptions, type PubSubAuth, type SlowConsumerInfo } from './server-subscriptions.js';
+import { pumpStream, ServerStreamState, type MethodKind } from './server-stream.js';
+
+/** A method as the session runs it. */
+export interface RegisteredMethod {
+  kind: MethodKind;
+  invoke: MethodInvoker;
+  /** Validates each streamed request message (client-stream and bidi). */
+  validateMessage?: (message: unknown) => unknown;
+}
+
+export interface PubSubConfig {
+  broker: Broker;
+  auth: PubSubAuth;
+  limits: QueueLimits;
+  highWaterBytes: number;
+  onSlowConsumer(info: SlowConsumerInfo, session: ServerSession): void;
+}
 
 /** An offer the server made, until the client attaches or gives up. */
 export interface PreparedOffer {
@@ -21,7 +41,8 @@ export interface PreparedOffer {
 export type MethodInvoker = (request: unknown, call: ServerCall) => unknown;
 
 export interface ServerSessionHost {
-  lookup(method: string): MethodInvoker | undefined;
+  lookup(method: string): RegisteredMethod | undefined;
+  pubsub: PubSubConfig;
   /** A peer misbehaved (protocol error) or a handler failed in a way worth reporting. */
   reportError(err: FastpathError, session: ServerSession): void;
   /** The handshake finished. Throwing refuses the connection with that error. */
@@ -60,6 +81,8 @@ export class ServerSession extends FrameSession {
   peer: PeerInfo;
   pathInfo: PathInfo;
   private offer: PreparedOffer | undefined;
+  private readonly streams = new Map<number, ServerStreamState>();
+  private subscriptions: ServerSubscriptions | undefined;
   private offerReason: string | undefined;
   private writesSwitched = false;
 
@@ -93,7 +116,27 @@ export class ServerSession extends FrameSession {
     }
     switch (type) {
       case FrameType.REQUEST:
-        this.onRequest(id, body);
+        this.onRequest(id, _flags, body);
+        break;
+      case FrameType.STREAM_DATA:
+        this.streamFor(id)?.onData(decodeStreamData(body));
+        break;
+      case FrameType.STREAM_END:
+        this.streamFor(id)?.onEnd();
+        break;
+      case FrameType.CREDIT:
+        this.streamFor(id)?.gate.grant(decodeCredit(body));
+        break;
+      case FrameType.SUBSCRIBE:
+        this.seen(id);
+        this.subs().onSubscribe(id, body);
+        break;
+      case FrameType.UNSUBSCRIBE:
+        this.subs().onUnsubscribe(id);
+        break;
+      case FrameType.PUBLISH:
+        if (id !== 0) this.seen(id);
+        this.subs().onPublish(id, body);
         break;
       case FrameType.CANCEL: {
         const call = this.inflight.get(id);
@@ -106,10 +149,11 @@ export class ServerSession extends FrameSession {
       case FrameType.UPGRADE_ACK: {
         const ack = decodeUpgradeAck(body);
         if ('switch' in ack && this.writesSwitched) {
-          // The client's last frame on the old channel: read the new one from here on.
-          this.switchReads();
+          // The client's last frame on the old channel: read the new one from here on. The path
+          // is updated first, so the calls held for the switch already see the new tier.
           this.offer = undefined;
           this.setPath(this.offerReason ? { path: this.tier, reason: this.offerReason } : { path: this.tier });
+          this.switchReads();
         } else if ('fail' in ack) {
           if (this.writesSwitched) {
             // Too late to abandon: our frames already went to the new channel.
@@ -232,10 +276,55 @@ export class ServerSession extends FrameSession {
     }
   }
 
-  private onRequest(id: number, body: Uint8Array): void {
+  private seen(id: number): void {
+    if (id > this.highestId) this.highestId = id;
+  }
+
+  /** The stream state for a frame's id; undefined for a late frame; throws for an id never used. */
+  private streamFor(id: number): ServerStreamState | undefined {
+    const st = this.streams.get(id);
+    if (!st && id > this.highestId) throw new ProtocolError('unknown-id', `stream frame for id ${id}, which was never opened`);
+    return st;
+  }
+
+  private subs(): ServerSubscriptions {
+    if (!this.subscriptions) {
+      const ps = this.host.pubsub;
+      this.subscriptions = new ServerSubscriptions(
+        {
+          broker: ps.broker,
+          auth: ps.auth,
+          limits: ps.limits,
+          highWaterBytes: ps.highWaterBytes,
+          onSlowConsumer: (info) => ps.onSlowConsumer(info, this),
+          disconnect: (err) => this.protocolFailureWith(err),
+          peer: () => this.peer,
+          conn: () => this.conn,
+          highestId: () => this.highestId,
+        },
+        this.hello?.echo !== false,
+      );
+    }
+    return this.subscriptions;
+  }
+
+  /** Subscriptions and queued events of this connection (for metrics and tests). */
+  get subscriptionCount(): number {
+    return this.subscriptions?.count ?? 0;
+  }
+
+  get queuedEventBytes(): number {
+    return this.subscriptions?.queuedBytes ?? 0;
+  }
+
+  protected override onWritable(): void {
+    this.subscriptions?.onWritable();
+  }
+
+  private onRequest(id: number, flags: number, body: Uint8Array): void {
     if (this.inflight.has(id)) throw new ProtocolError('duplicate-id', `request id ${id} is already in flight`);
     const req = decodeRequest(body);
-    if (id > this.highestId) this.highestId = id;
+    this.seen(id);
     if (this.state === 'draining') {
       this.conn.write(encodeError(id, new FastpathError('UNAVAILABLE', 'server is shutting down', { details: { reason: 'draining' } })));
       return;
@@ -248,9 +337,18 @@ export class ServerSession extends FrameSession {
       );
       return;
     }
-    const invoke = this.host.lookup(req.method);
-    if (invoke === undefined) {
+    const method = this.host.lookup(req.method);
+    if (method === undefined) {
       this.conn.write(encodeError(id, new FastpathError('UNIMPLEMENTED', `unknown method "${req.method}"`, { details: { method: req.method } })));
+      return;
+    }
+    const cs = (flags & RequestFlag.CLIENT_STREAM) !== 0;
+    const ss = (flags & RequestFlag.SERVER_STREAM) !== 0;
+    const asked: MethodKind = cs ? (ss ? 'bidi' : 'client-stream') : ss ? 'server-stream' : 'unary';
+    if (asked !== method.kind) {
+      this.conn.write(
+        encodeError(id, new FastpathError('FAILED_PRECONDITION', `${req.method} is a ${method.kind} method, but was called as ${asked}`, { details: { method: req.method, reason: 'wrong-kind' } })),
+      );
       return;
     }
     const deadline = fromBudget(req.budgetMs);
@@ -263,11 +361,25 @@ export class ServerSession extends FrameSession {
       });
       if (call.done) return;
     }
+    let input = req.payload;
+    let st: ServerStreamState | undefined;
+    if (method.kind !== 'unary') {
+      st = new ServerStreamState((f) => this.conn.write(f), id, cs);
+      this.streams.set(id, st);
+      if (cs) input = st.requests(method.validateMessage);
+    }
     let result: unknown;
     try {
-      result = invoke(req.payload, call);
+      result = method.invoke(input, call);
     } catch (err) {
       this.fail(call, err);
+      return;
+    }
+    if (ss) {
+      const stream = st!;
+      const host = { write: (f: Buffer) => this.conn.write(f), succeedStream: (c: ServerCall) => this.finish(c), fail: (c: ServerCall, e: unknown) => this.fail(c, e) };
+      if (isThenable(result)) result.then((iterable) => pumpStream(host, call, stream, iterable), (err) => this.fail(call, err));
+      else void pumpStream(host, call, stream, result);
       return;
     }
     if (isThenable(result)) {
@@ -331,6 +443,11 @@ export class ServerSession extends FrameSession {
     call.done = true;
     call.cancelTimer?.();
     this.inflight.delete(call.id);
+    const st = this.streams.get(call.id);
+    if (st) {
+      this.streams.delete(call.id);
+      st.close(new FastpathError('CANCELLED', 'the call has ended', { details: { reason: 'call-ended' } }));
+    }
     this.host.onCallEnd?.(this);
     if (this.state === 'draining' && this.inflight.size === 0) this.closeGracefully();
   }
@@ -359,6 +476,7 @@ export class ServerSession extends FrameSession {
   }
 
   protected onClosed(reason: FastpathError): void {
+    this.subscriptions?.clear();
     this.offer?.cancel();
     this.offer = undefined;
     const r = new FastpathError('CANCELLED', `connection closed: ${reason.message}`, { cause: reason, details: { reason: 'connection-closed' } });

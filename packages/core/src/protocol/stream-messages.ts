@@ -1,0 +1,65 @@
+import { decode, encode, encodeFrame } from './codec.js';
+import { ProtocolError } from './errors.js';
+import { buildFrame, FrameType, HEADER_BYTES, writeHeader } from './frame.js';
+
+// STREAM_DATA (both directions, id = call id): the body is one message.
+export function encodeStreamData(id: number, message: unknown): Buffer {
+  return encodeFrame(FrameType.STREAM_DATA, 0, id, message);
+}
+
+export function decodeStreamData(body: Uint8Array): unknown {
+  return decode(body);
+}
+
+// STREAM_END (both directions, id = call id): empty body. No more STREAM_DATA follows from that side.
+export function encodeStreamEnd(id: number): Buffer {
+  return buildFrame(FrameType.STREAM_END, 0, id);
+}
+
+// CREDIT (both directions, id = call id): body = uint, more messages the sender may send.
+export function encodeCredit(id: number, n: number): Buffer {
+  return buildFrame(FrameType.CREDIT, 0, id, encode(n));
+}
+
+export function decodeCredit(body: Uint8Array): number {
+  const n = decode(body);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0 || n > 0xffffffff) throw new ProtocolError('bad-credit', 'CREDIT must be a positive integer');
+  return n;
+}
+
+// SUBSCRIBE (client -> server, id = subscription id): { subject, queue? }.
+export interface SubscribeBody {
+  subject: string;
+  queue?: string;
+}
+
+export function encodeSubscribe(sid: number, body: SubscribeBody): Buffer {
+  return buildFrame(FrameType.SUBSCRIBE, 0, sid, encode(body));
+}
+
+export function decodeSubscribe(body: Uint8Array): SubscribeBody {
+  const v = decode(body) as Record<string, unknown> | null;
+  if (typeof v !== 'object' || v === null || typeof v.subject !== 'string' || (v.queue !== undefined && v.queue !== null && typeof v.queue !== 'string')) {
+    throw new ProtocolError('bad-subscribe', 'SUBSCRIBE must be a map with subject (and optional queue)');
+  }
+  return typeof v.queue === 'string' ? { subject: v.subject, queue: v.queue } : { subject: v.subject };
+}
+
+// PUBLISH (client -> server, id = 0 or an id to acknowledge) and EVENT (server -> client,
+// id = subscription id): [subject, payload].
+export function encodeSubjectBody(subject: string, payload: unknown): Uint8Array {
+  return encode([subject, payload]);
+}
+
+export function decodeSubjectBody(body: Uint8Array, what: string): { subject: string; payload: unknown } {
+  const v = decode(body);
+  if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string') throw new ProtocolError('bad-message', `${what} must be [subject, payload]`);
+  return { subject: v[0], payload: v[1] };
+}
+
+/** A 12-byte header for `body`: lets one encoded body go to many subscribers. */
+export function headerFor(type: number, id: number, bodyLength: number): Buffer {
+  const h = Buffer.allocUnsafe(HEADER_BYTES);
+  writeHeader(h, 0, bodyLength, type, 0, id);
+  return h;
+}

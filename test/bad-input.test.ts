@@ -147,6 +147,36 @@ describe.each(transports)('bad input over $name', (tc) => {
     raw.destroy();
   });
 
+  it('closes on a REQUEST with the reserved id 0', async () => {
+    const raw = await RawPeer.connect(server.address);
+    raw.hello();
+    await raw.next(FrameType.WELCOME);
+    raw.write(buildFrame(FrameType.REQUEST, 0, 0, encode(['Calc.add', null, null, { a: 1, b: 1 }])));
+    expect(goaway(await raw.next(FrameType.GOAWAY)).message).toMatch(/request id 0 is reserved/);
+    await raw.waitClosed();
+    await goodClientStillServed();
+  });
+
+  it('accepts nil for optional HELLO fields, as other-language encoders write them', async () => {
+    const raw = await RawPeer.connect(server.address);
+    raw.write(buildFrame(FrameType.HELLO, 0, 0, encode({ proto: 'fastpath', versions: [1], agent: 'other', caps: null, maxFrameBytes: 1 << 20, meta: null })));
+    const w = decode((await raw.next(FrameType.WELCOME)).body) as { version: number };
+    expect(w.version).toBe(1);
+    raw.destroy();
+  });
+
+  it('shortens an ERROR that would exceed the client maxFrameBytes instead of breaking the connection', async () => {
+    const small = await connect(server.address, { ...tc.client, maxFrameBytes: 4096 });
+    try {
+      const err = await rejectsWith(small.call('Calc.fail', { message: 'x'.repeat(20_000), code: 'NOT_FOUND' }));
+      expect(err.code).toBe('NOT_FOUND');
+      expect(err.message.length).toBeLessThan(4096);
+      expect(await small.call('Calc.add', { a: 1, b: 1 })).toEqual({ sum: 2 });
+    } finally {
+      await small.close();
+    }
+  });
+
   it('answers PING with PONG carrying the same id', async () => {
     const raw = await RawPeer.connect(server.address);
     raw.hello();
@@ -224,6 +254,22 @@ describe('dead and silent peers', () => {
       const err = await rejectsWith(connect(`tcp://127.0.0.1:${(rawServer.address() as net.AddressInfo).port}`));
       expect(err.code).toBe('FAILED_PRECONDITION');
       expect(err.message).toMatch(/incompatible protocol version/);
+    } finally {
+      rawServer.close();
+    }
+  });
+
+  it('connect() rejects when the server picks a version the client did not offer', async () => {
+    const rawServer = net.createServer((s) => {
+      const peer = RawPeer.wrap(s);
+      void peer.next(FrameType.HELLO).then(() => {
+        peer.write(buildFrame(FrameType.WELCOME, 0, 0, encode({ version: 99, agent: 'raw', caps: [], maxFrameBytes: 1 << 20, keepaliveMs: 0 })));
+      });
+    });
+    await new Promise<void>((r) => rawServer.listen(0, '127.0.0.1', r));
+    try {
+      const err = await rejectsWith(connect(`tcp://127.0.0.1:${(rawServer.address() as net.AddressInfo).port}`));
+      expect(err.message).toMatch(/server chose protocol version 99, which was not offered/);
     } finally {
       rawServer.close();
     }

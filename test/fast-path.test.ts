@@ -75,7 +75,11 @@ describe('fast-path negotiation', () => {
 
   it('refuses a non-upgradable client when the server requires the fast path', async () => {
     const server = await startServer({ fastPath: 'require' });
+    const seen: string[] = [];
+    server.on('connection', () => seen.push('connection'));
+    server.on('disconnect', () => seen.push('disconnect'));
     const err = await rejectsWith(connect(server.address, { fastPath: 'off' }));
+    expect(seen).toEqual([]); // refused in the handshake: never a connection
     expect(err.code).toBe('FAILED_PRECONDITION');
     expect(err.message).toMatch(/fast path required, but peer opted out \(client fastPath is off\)/);
   });

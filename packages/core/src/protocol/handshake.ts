@@ -66,7 +66,7 @@ export function decodeHello(body: Uint8Array): Hello {
     proto: PROTOCOL_MAGIC,
     versions: versions as number[],
     agent: typeof v.agent === 'string' ? v.agent : 'unknown',
-    caps: v.caps === undefined ? [] : stringArray(v.caps, 'HELLO caps'),
+    caps: v.caps === undefined || v.caps === null ? [] : stringArray(v.caps, 'HELLO caps'),
     maxFrameBytes: positiveInt(v.maxFrameBytes, 'HELLO maxFrameBytes'),
     ...(meta ? { meta: meta as Record<string, string> } : {}),
   };
@@ -96,8 +96,8 @@ export function decodeWelcome(body: Uint8Array): Welcome {
     ...v,
     version: positiveInt(v.version, 'WELCOME version'),
     agent: typeof v.agent === 'string' ? v.agent : 'unknown',
-    caps: v.caps === undefined ? [] : stringArray(v.caps, 'WELCOME caps'),
+    caps: v.caps === undefined || v.caps === null ? [] : stringArray(v.caps, 'WELCOME caps'),
     maxFrameBytes: positiveInt(v.maxFrameBytes, 'WELCOME maxFrameBytes'),
-    keepaliveMs: v.keepaliveMs === undefined ? 0 : positiveInt(v.keepaliveMs, 'WELCOME keepaliveMs'),
+    keepaliveMs: v.keepaliveMs === undefined || v.keepaliveMs === null ? 0 : positiveInt(v.keepaliveMs, 'WELCOME keepaliveMs'),
   };
 }

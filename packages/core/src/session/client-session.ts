@@ -88,6 +88,8 @@ export class ClientSession extends FrameSession {
   private upgradeTimer: NodeJS.Timeout | undefined;
   /** Why the server skipped faster tiers, when it offered a slower one. */
   private offerReason: string | undefined;
+  /** An attach to an offered tier is in progress. */
+  private attaching = false;
 
   constructor(conn: Connection, private readonly clientOptions: ClientSessionOptions) {
     super(conn, clientOptions);
@@ -223,19 +225,25 @@ export class ClientSession extends FrameSession {
       }
       case FrameType.WELCOME:
         if (this.state !== 'handshake') throw new ProtocolError('unexpected-frame', 'WELCOME after the handshake');
-        this.welcome = decodeWelcome(body);
-        if (!PROTOCOL_VERSIONS.includes(this.welcome.version)) {
-          throw new ProtocolError('bad-handshake', `server chose protocol version ${this.welcome.version}, which was not offered`);
+        {
+          const welcome = decodeWelcome(body);
+          if (!PROTOCOL_VERSIONS.includes(welcome.version)) {
+            throw new ProtocolError('bad-handshake', `server chose protocol version ${welcome.version}, which was not offered`);
+          }
+          this.welcome = welcome;
         }
         this.peerMaxFrameBytes = this.welcome.maxFrameBytes;
         this.state = 'open';
-        if (this.welcome.keepaliveMs > 0 || this.options.keepalive.intervalMs > 0) this.keepalive.start();
+        this.keepalive.start();
         this.readyResolve(this.welcome);
         this.onWelcomeFastPath(parseWelcomeFastPath(this.welcome.fastPath));
         break;
       case FrameType.UPGRADE:
-        if (this.pathDone || this.hasStaged) throw new ProtocolError('bad-upgrade', 'unexpected UPGRADE');
-        void this.attach(decodeUpgrade(body));
+        if (this.pathDone || this.hasStaged || this.attaching) throw new ProtocolError('bad-upgrade', 'unexpected UPGRADE');
+        this.attaching = true;
+        void this.attach(decodeUpgrade(body)).finally(() => {
+          this.attaching = false;
+        });
         break;
       case FrameType.UPGRADE_ACK: {
         const ack = decodeUpgradeAck(body);
@@ -268,7 +276,10 @@ export class ClientSession extends FrameSession {
     } else {
       this.offerReason = w.reason;
       this.upgradeTimer = setTimeout(() => {
-        if (!this.pathDone) this.abandonUpgrade(`attach failed: no switch within ${this.clientOptions.fastPath.upgradeTimeoutMs} ms`, true);
+        // Once the new channel is attached and the nonce sent, only the server decides: it either
+        // switches or closes that channel (which abandons the upgrade safely). Giving up here
+        // could race with a switch already on its way.
+        if (!this.pathDone && !this.hasStaged) this.abandonUpgrade(`attach failed: no switch within ${this.clientOptions.fastPath.upgradeTimeoutMs} ms`, true);
       }, this.clientOptions.fastPath.upgradeTimeoutMs);
       this.upgradeTimer.unref();
     }

@@ -187,7 +187,6 @@ export class ServerSession extends FrameSession {
       return;
     }
     const fastPath = parseHelloFastPath(hello.fastPath);
-    this.hello = hello;
     this.peerMaxFrameBytes = hello.maxFrameBytes;
     this.peer = { remote: this.conn.remote, path: this.conn.tier, meta: hello.meta ?? {}, agent: hello.agent };
     const decision = this.host.decideOffer(fastPath, this.conn.tier);
@@ -196,6 +195,8 @@ export class ServerSession extends FrameSession {
       this.refuse(new FastpathError('FAILED_PRECONDITION', `fast path required, but ${decision.reason}`, { details: { reason: 'fast-path-required' } }));
       return;
     }
+    // Set only for connections that are accepted: the server reports 'connection'/'disconnect' for these.
+    this.hello = hello;
     try {
       this.host.onOpen(this);
     } catch (err) {
@@ -322,6 +323,7 @@ export class ServerSession extends FrameSession {
   }
 
   private onRequest(id: number, flags: number, body: Uint8Array): void {
+    if (id === 0) throw new ProtocolError('bad-id', 'request id 0 is reserved for connection-level frames');
     if (this.inflight.has(id)) throw new ProtocolError('duplicate-id', `request id ${id} is already in flight`);
     const req = decodeRequest(body);
     this.seen(id);
@@ -425,8 +427,17 @@ export class ServerSession extends FrameSession {
       if (err instanceof Error && err.stack) Object.defineProperty(e, 'stack', { value: err.stack });
     }
     call.done = true;
-    this.conn.write(encodeError(call.id, e, this.serverOptions.exposeStack));
+    this.conn.write(this.errorFrame(call.id, e, this.serverOptions.exposeStack));
     this.finish(call);
+  }
+
+  /** An ERROR frame that fits the client's maxFrameBytes: an oversized one loses its details, then its message tail. */
+  private errorFrame(id: number, e: FastpathError, exposeStack: boolean): Buffer {
+    let frame = encodeError(id, e, exposeStack);
+    if (frame.length - HEADER_BYTES <= this.peerMaxFrameBytes) return frame;
+    const limit = Math.max(16, Math.min(1024, this.peerMaxFrameBytes - 64));
+    frame = encodeError(id, new FastpathError(e.code, e.message.length > limit ? `${e.message.slice(0, limit)}…` : e.message));
+    return frame;
   }
 
   /** Ends a call that did not complete: aborts its signal and, if `reply`, answers with the error. */
@@ -434,7 +445,7 @@ export class ServerSession extends FrameSession {
     if (call.done) return;
     call.abort(reason);
     call.done = true;
-    if (reply && this.state !== 'closed') this.conn.write(encodeError(call.id, reason));
+    if (reply && this.state !== 'closed') this.conn.write(this.errorFrame(call.id, reason, false));
     this.finish(call);
   }
 

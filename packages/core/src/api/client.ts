@@ -29,6 +29,8 @@ export interface ClientOptions extends CommonOptions, FastPathOptions {
   /** Check responses with the service definition's `response` validators (default true). */
   validateResponses?: boolean;
   signal?: AbortSignal;
+  /** Receive this connection's own publishes on its matching subscriptions (default true). */
+  echo?: boolean;
   /** Resolve connect() only after the fast-path negotiation has finished (default true). */
   waitForFastPath?: boolean;
 }
@@ -271,6 +273,7 @@ export async function connect(url: string, options: ClientOptions = {}): Promise
     keepalive: { intervalMs: common.keepaliveMs, timeoutMs: common.keepaliveTimeoutMs },
     handshakeTimeoutMs: common.handshakeTimeoutMs,
     ...(options.metadata ? { helloMeta: options.metadata } : {}),
+    ...(options.echo === false ? { helloExtra: { echo: false } } : {}),
     fastPath: {
       mode,
       host: hostIdentity().id,

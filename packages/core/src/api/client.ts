@@ -129,9 +129,9 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
    */
   subscribe<T = unknown>(subject: string, options: SubscribeOptions<T> = {}): Subscription<T> {
     checkSubscribeSubject(subject);
-    const sub: Subscription<T> = new Subscription<T>(subject, options, {
-      subscribe: (sink: SubscriptionSink) => {
-        this.subscriptions.set(sub as Subscription<unknown>, this.session.subscribe(subject, options.queue, sink));
+    return new Subscription<T>(subject, options, {
+      subscribe: (sub, sink: SubscriptionSink) => {
+        this.subscriptions.set(sub, this.session.subscribe(subject, options.queue, sink));
       },
       unsubscribe: (s) => {
         const sid = this.subscriptions.get(s);
@@ -141,7 +141,6 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
       slowConsumer: (info) => this.emit('slow-consumer', info),
       error: (err) => this.reportError(err),
     });
-    return sub;
   }
 
   /**

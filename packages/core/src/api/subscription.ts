@@ -23,7 +23,7 @@ export interface SubscribeOptions<T> {
 }
 
 export interface SubscriptionHost {
-  subscribe(sink: SubscriptionSink): void;
+  subscribe(sub: Subscription<unknown>, sink: SubscriptionSink): void;
   unsubscribe(sub: Subscription<unknown>): void;
   slowConsumer(info: { subject: string; dropped: number; totalDropped: number }): void;
   error(err: FastpathError): void;
@@ -68,7 +68,7 @@ export class Subscription<T> implements AsyncIterable<Message<T>> {
       onEvent: (subject, payload, bytes) => this.onEvent(subject, payload, bytes),
       onSessionClosed: (reason) => this.end(reason.code === 'CANCELLED' ? undefined : reason),
     };
-    host.subscribe(this.sink);
+    host.subscribe(this as Subscription<unknown>, this.sink);
   }
 
   get queue(): string | undefined {

@@ -47,20 +47,66 @@ export function decode(bytes: Uint8Array): unknown {
   }
 }
 
+/** Bytes a msgpack bin header takes for a body of `n` bytes. */
+function binHeaderBytes(n: number): number {
+  return n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+/** Writes a msgpack bin header (bin8/16/32) at `o`; returns the offset after it. */
+function writeBinHeader(out: Uint8Array, o: number, n: number): number {
+  if (n < 0x100) {
+    out[o] = 0xc4;
+    out[o + 1] = n;
+    return o + 2;
+  }
+  if (n < 0x10000) {
+    out[o] = 0xc5;
+    out[o + 1] = n >>> 8;
+    out[o + 2] = n & 0xff;
+    return o + 3;
+  }
+  out[o] = 0xc6;
+  out[o + 1] = n >>> 24;
+  out[o + 2] = (n >>> 16) & 0xff;
+  out[o + 3] = (n >>> 8) & 0xff;
+  out[o + 4] = n & 0xff;
+  return o + 5;
+}
+
+function packFailed(err: unknown): FastpathError {
+  return new FastpathError('INTERNAL', `value cannot be serialized: ${(err as Error)?.message ?? String(err)}`, {
+    cause: err,
+    details: { reason: 'encode-failed' },
+  });
+}
+
 /**
- * Encodes a whole frame in one buffer: msgpackr reserves the 12 header bytes in front of the
- * body it writes, so the body is never copied. Throws like encode().
+ * Encodes a frame whose body is `prefix` (raw msgpack bytes, at most 240) followed by `value`,
+ * in one buffer with the 12-byte header in front. A Uint8Array value is written as msgpack bin
+ * directly (the same bytes msgpackr writes, without its per-call cost for binary values); any
+ * other value goes through msgpackr, which reserves the header and prefix space in front.
  */
-export function encodeFrame(type: number, flags: number, id: number, value: unknown): Buffer {
+export function encodeFrameWithPrefix(type: number, flags: number, id: number, prefix: Uint8Array | undefined, value: unknown): Buffer {
+  const pre = prefix ? prefix.length : 0;
   let out: Buffer;
-  try {
-    out = packr.pack(value, RESERVE_START_SPACE | HEADER_BYTES) as Buffer;
-  } catch (err) {
-    throw new FastpathError('INTERNAL', `value cannot be serialized: ${(err as Error)?.message ?? String(err)}`, {
-      cause: err,
-      details: { reason: 'encode-failed' },
-    });
+  if (value instanceof Uint8Array && (value.constructor === Buffer || value.constructor === Uint8Array)) {
+    const n = value.length;
+    out = Buffer.allocUnsafe(HEADER_BYTES + pre + binHeaderBytes(n) + n);
+    if (prefix) out.set(prefix, HEADER_BYTES);
+    out.set(value, writeBinHeader(out, HEADER_BYTES + pre, n));
+  } else {
+    try {
+      out = packr.pack(value, RESERVE_START_SPACE | (HEADER_BYTES + pre)) as Buffer;
+    } catch (err) {
+      throw packFailed(err);
+    }
+    if (prefix) out.set(prefix, HEADER_BYTES);
   }
   writeHeader(out, 0, out.length - HEADER_BYTES, type, flags, id);
   return out;
+}
+
+/** Encodes a whole frame (header + msgpack body) in one buffer. Throws like encode(). */
+export function encodeFrame(type: number, flags: number, id: number, value: unknown): Buffer {
+  return encodeFrameWithPrefix(type, flags, id, undefined, value);
 }

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encode } from './codec.js';
+import { encode, encodeFrame } from './codec.js';
 import { FastpathError, ProtocolError } from './errors.js';
 import { buildFrame, FrameType, HEADER_BYTES } from './frame.js';
 import { decodeHello, decodeWelcome, encodeHello, negotiateVersion } from './handshake.js';
@@ -20,6 +21,33 @@ describe('messages', () => {
     expect(r.payload).toEqual({ a: 1 });
     const plain = decodeRequest(body(encodeRequest(1, 'M.m', undefined, undefined, undefined)));
     expect(plain).toEqual({ method: 'M.m', budgetMs: undefined, metadata: undefined, payload: null });
+  });
+
+  it('writes exactly the bytes of the generic encoding on the hand-written REQUEST path', () => {
+    const payloads = fc.oneof(
+      fc.uint8Array({ maxLength: 70_000 }).map((u) => (u.length % 2 ? Buffer.from(u) : u)),
+      fc.constantFrom(new Uint8Array(0), new Uint8Array(255), new Uint8Array(256), new Uint8Array(65_535), new Uint8Array(65_536)),
+      fc.jsonValue(),
+    );
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 300, unit: 'grapheme' }), fc.option(fc.integer({ min: 0, max: 0xffffffff }), { nil: undefined }), payloads, (method, budget, payload) => {
+        const fast = encodeRequest(7, method, budget, undefined, payload, 2);
+        const generic = Buffer.concat([Buffer.alloc(12), encode([method, budget ?? null, null, payload])]);
+        expect(fast.subarray(12).equals(generic.subarray(12))).toBe(true);
+        expect(fast.readUInt32LE(0)).toBe(fast.length - 12);
+        expect(fast[5]).toBe(2);
+        expect(decodeRequest(fast.subarray(12)).method).toBe(method);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('writes binary values as standard msgpack bin, like the codec', () => {
+    for (const n of [0, 1, 255, 256, 65_535, 65_536, 100_000]) {
+      const v = Buffer.alloc(n, 3);
+      expect(encodeFrame(FrameType.RESPONSE, 0, 1, v).subarray(12).equals(Buffer.from(encode(v)))).toBe(true);
+      expect(encodeFrame(FrameType.RESPONSE, 0, 1, new Uint8Array(v)).subarray(12).equals(Buffer.from(encode(v)))).toBe(true);
+    }
   });
 
   it('rejects malformed REQUEST bodies with ProtocolError', () => {

@@ -1,5 +1,5 @@
 import { codeFromStatus, statusOf, type Code } from './codes.js';
-import { decode, encode, encodeFrame } from './codec.js';
+import { decode, encode, encodeFrame, encodeFrameWithPrefix } from './codec.js';
 import { FastpathError, ProtocolError, type ErrorDetails } from './errors.js';
 import { buildFrame, FrameType } from './frame.js';
 
@@ -22,8 +22,55 @@ function isPlainRecord(v: unknown): v is Record<string, unknown> {
 
 // REQUEST body: [method: str, budgetMs: uint | nil, metadata: map<str,str> | nil, payload: any]
 // Flags (RequestFlag) say whether the client and/or the server stream messages after it.
+//
+// The array header, the method and the budget are written by hand (the method's msgpack bytes are
+// cached per method), and only the payload goes through the codec: the bytes are exactly those
+// of encoding the whole array, minus the codec's per-call cost for the envelope.
+const methodPrefixes = new Map<string, Uint8Array>();
+const MAX_METHOD_PREFIX = 200;
+
+function methodPrefix(method: string): Uint8Array {
+  let p = methodPrefixes.get(method);
+  if (p === undefined) {
+    const enc = encode([method]); // 0x91, the str header, the UTF-8 bytes
+    p = new Uint8Array(enc.length);
+    p.set(enc);
+    p[0] = 0x94; // the REQUEST array has 4 elements
+    if (methodPrefixes.size < 10_000) methodPrefixes.set(method, p);
+  }
+  return p;
+}
+
 export function encodeRequest(id: number, method: string, budgetMs: number | undefined, metadata: Metadata | undefined, payload: unknown, flags = 0): Buffer {
-  return encodeFrame(FrameType.REQUEST, flags, id, [method, budgetMs ?? null, metadata ?? null, payload]);
+  const m = methodPrefix(method);
+  const simpleBudget = budgetMs === undefined || (Number.isInteger(budgetMs) && budgetMs >= 0 && budgetMs <= 0xffffffff);
+  if (metadata !== undefined || m.length > MAX_METHOD_PREFIX || !simpleBudget) {
+    return encodeFrame(FrameType.REQUEST, flags, id, [method, budgetMs ?? null, metadata ?? null, payload]);
+  }
+  const b = budgetMs ?? -1;
+  // The budget in its smallest msgpack form (nil, fixint, uint8, uint16, uint32), as the codec writes it.
+  const budgetBytes = b < 0 ? 1 : b < 0x80 ? 1 : b < 0x100 ? 2 : b < 0x10000 ? 3 : 5;
+  const prefix = new Uint8Array(m.length + budgetBytes + 1);
+  prefix.set(m);
+  let o = m.length;
+  if (b < 0) prefix[o++] = 0xc0;
+  else if (b < 0x80) prefix[o++] = b;
+  else if (b < 0x100) {
+    prefix[o++] = 0xcc;
+    prefix[o++] = b;
+  } else if (b < 0x10000) {
+    prefix[o++] = 0xcd;
+    prefix[o++] = b >>> 8;
+    prefix[o++] = b & 0xff;
+  } else {
+    prefix[o++] = 0xce;
+    prefix[o++] = b >>> 24;
+    prefix[o++] = (b >>> 16) & 0xff;
+    prefix[o++] = (b >>> 8) & 0xff;
+    prefix[o++] = b & 0xff;
+  }
+  prefix[o] = 0xc0; // metadata: nil
+  return encodeFrameWithPrefix(FrameType.REQUEST, flags, id, prefix, payload);
 }
 
 export function decodeRequest(body: Uint8Array): RequestBody {

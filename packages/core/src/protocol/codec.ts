@@ -36,8 +36,45 @@ export function encode(value: unknown): Uint8Array {
   }
 }
 
+/**
+ * If `bytes[start..end)` is exactly one msgpack bin value, returns it as a Buffer view (what
+ * msgpackr returns for bin); otherwise undefined.
+ */
+function binAt(bytes: Uint8Array, start: number, end: number): Buffer | undefined {
+  const t = bytes[start];
+  let n: number;
+  let h: number;
+  if (t === 0xc4) {
+    n = bytes[start + 1]!;
+    h = 2;
+  } else if (t === 0xc5) {
+    n = (bytes[start + 1]! << 8) | bytes[start + 2]!;
+    h = 3;
+  } else if (t === 0xc6) {
+    n = bytes[start + 1]! * 0x1000000 + ((bytes[start + 2]! << 16) | (bytes[start + 3]! << 8) | bytes[start + 4]!);
+    h = 5;
+  } else return undefined;
+  if (start + h + n !== end) return undefined;
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start + h, n);
+}
+
+/** Decodes `bytes[start..end)` as one complete value. Throws only ProtocolError. */
+export function decodeRange(bytes: Uint8Array, start: number, end: number): unknown {
+  const bin = binAt(bytes, start, end);
+  if (bin !== undefined) return bin;
+  try {
+    return packr.unpack(bytes, { start, end });
+  } catch (err) {
+    throw new ProtocolError('bad-body', `frame body is not valid MessagePack: ${(err as Error)?.message ?? String(err)}`, {
+      cause: err,
+    });
+  }
+}
+
 /** Decodes one complete value. Throws only ProtocolError (reason 'bad-body'). */
 export function decode(bytes: Uint8Array): unknown {
+  const bin = binAt(bytes, 0, bytes.length);
+  if (bin !== undefined) return bin;
   try {
     return packr.unpack(bytes);
   } catch (err) {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encode, encodeFrame } from './codec.js';
+import { decode, encode, encodeFrame } from './codec.js';
 import { FastpathError, ProtocolError } from './errors.js';
 import { buildFrame, FrameType, HEADER_BYTES } from './frame.js';
 import { decodeHello, decodeWelcome, encodeHello, negotiateVersion } from './handshake.js';
@@ -36,7 +36,11 @@ describe('messages', () => {
         expect(fast.subarray(12).equals(generic.subarray(12))).toBe(true);
         expect(fast.readUInt32LE(0)).toBe(fast.length - 12);
         expect(fast[5]).toBe(2);
-        expect(decodeRequest(fast.subarray(12)).method).toBe(method);
+        const generic4 = decode(generic.subarray(12)) as unknown[];
+        const back = decodeRequest(fast.subarray(12));
+        expect(back.method).toBe(method);
+        expect(back.budgetMs).toBe(budget);
+        expect(back.payload).toEqual(generic4[3]);
       }),
       { numRuns: 300 },
     );

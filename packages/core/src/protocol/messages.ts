@@ -1,5 +1,5 @@
 import { codeFromStatus, statusOf, type Code } from './codes.js';
-import { decode, encode, encodeFrame, encodeFrameWithPrefix } from './codec.js';
+import { decode, decodeRange, encode, encodeFrame, encodeFrameWithPrefix } from './codec.js';
 import { FastpathError, ProtocolError, type ErrorDetails } from './errors.js';
 import { buildFrame, FrameType } from './frame.js';
 
@@ -73,7 +73,79 @@ export function encodeRequest(id: number, method: string, budgetMs: number | und
   return encodeFrameWithPrefix(FrameType.REQUEST, flags, id, prefix, payload);
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const methodNames = new Map<number, [bytes: Uint8Array, name: string]>();
+
+/** The method name in `b[o..o+len)`; hot names are read from a cache keyed by their bytes. */
+function methodName(b: Uint8Array, o: number, len: number): string | undefined {
+  let h = len;
+  for (let i = 0; i < len; i++) h = (Math.imul(h, 31) + b[o + i]!) | 0;
+  const hit = methodNames.get(h);
+  if (hit !== undefined && hit[0].length === len) {
+    const k = hit[0];
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (k[i] !== b[o + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return hit[1];
+  }
+  let name: string;
+  try {
+    name = utf8.decode(b.subarray(o, o + len));
+  } catch {
+    return undefined;
+  }
+  if (methodNames.size < 4096) methodNames.set(h, [b.slice(o, o + len), name]);
+  return name;
+}
+
+/**
+ * The common REQUEST shape read by hand: [fixstr/str8 method, nil or uint budget, nil metadata,
+ * payload]. Returns undefined for any other shape (the caller then decodes generically), so every
+ * valid encoding is still accepted.
+ */
+function decodeRequestFast(b: Uint8Array): RequestBody | undefined {
+  if (b[0] !== 0x94) return undefined;
+  let o = 1;
+  let len: number;
+  const t = b[o]!;
+  if (t >= 0xa1 && t <= 0xbf) {
+    len = t & 0x1f;
+    o += 1;
+  } else if (t === 0xd9) {
+    len = b[o + 1]!;
+    o += 2;
+  } else return undefined;
+  if (len === 0 || o + len + 2 > b.length) return undefined;
+  const method = methodName(b, o, len);
+  if (method === undefined) return undefined;
+  o += len;
+  let budgetMs: number | undefined;
+  const bt = b[o]!;
+  if (bt === 0xc0) o += 1;
+  else if (bt <= 0x7f) {
+    budgetMs = bt;
+    o += 1;
+  } else if (bt === 0xcc) {
+    budgetMs = b[o + 1]!;
+    o += 2;
+  } else if (bt === 0xcd) {
+    budgetMs = (b[o + 1]! << 8) | b[o + 2]!;
+    o += 3;
+  } else if (bt === 0xce) {
+    budgetMs = b[o + 1]! * 0x1000000 + ((b[o + 2]! << 16) | (b[o + 3]! << 8) | b[o + 4]!);
+    o += 5;
+  } else return undefined;
+  if (b[o] !== 0xc0 || o + 1 >= b.length) return undefined;
+  return { method, budgetMs, metadata: undefined, payload: decodeRange(b, o + 1, b.length) };
+}
+
 export function decodeRequest(body: Uint8Array): RequestBody {
+  const fast = decodeRequestFast(body);
+  if (fast !== undefined) return fast;
   const v = decode(body);
   if (!Array.isArray(v) || v.length !== 4) throw new ProtocolError('bad-request', 'REQUEST body must be a 4-element array');
   const [method, budget, meta, payload] = v as [unknown, unknown, unknown, unknown];

@@ -112,11 +112,12 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
         highWaterBytes: options.highWaterBytes ?? 1024 * 1024,
         onSlowConsumer: (info, session) => this.emit('slow-consumer', info, this.info(session)),
       },
+      // The handshake hooks are typed with the session's base class; this server only creates ServerSessions.
       reportError: (err, session) => {
-        if (this.listenerCount('error') > 0) this.emit('error', err, this.info(session));
+        if (this.listenerCount('error') > 0) this.emit('error', err, this.info(session as ServerSession));
       },
       onOpen: (session) => {
-        this.emit('connection', this.info(session));
+        this.emit('connection', this.info(session as ServerSession));
       },
       onClosed: (session, reason) => {
         const wasOpen = session.hello !== undefined;
@@ -148,7 +149,7 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
         };
       },
       onPath: (session, info) => {
-        this.emit('path', info, this.info(session));
+        this.emit('path', info, this.info(session as ServerSession));
       },
     };
     this.router = new AttachRouter((err) => {

@@ -1,15 +1,13 @@
-import { FastpathError } from '../protocol/errors.js';
-import { FrameType, HEADER_BYTES, MAX_ID } from '../protocol/frame.js';
-import { AGENT, decodeWelcome, encodeHello, PROTOCOL_VERSIONS, type Welcome } from '../protocol/handshake.js';
+import { FastpathError, ProtocolError } from '../protocol/errors.js';
+import { FrameType, HEADER_BYTES, MAX_ID, RequestFlag } from '../protocol/frame.js';
 import { decodeError, decodeGoAway, decodeResponse, encodeEmpty, encodeRequest, type GoAway, type Metadata } from '../protocol/messages.js';
-import { ProtocolError } from '../protocol/errors.js';
-import { decodeUpgrade, decodeUpgradeAck, encodeUpgradeAck, parseWelcomeFastPath, type HelloFastPath, type UpgradeOffer } from '../protocol/upgrade-messages.js';
-import type { Connection, Tier } from '../transport/types.js';
-import { getUpgradeTier, type TierOptions } from '../transport/upgrade-tier.js';
-import { budgetMs, isExpired, onDeadline, type Deadline } from './deadline.js';
-import { ClientStream, type StreamKind } from './client-stream.js';
-import { FrameType as FT, RequestFlag } from '../protocol/frame.js';
 import { decodeCredit, decodeStreamData, decodeSubjectBody, encodeSubjectBody, encodeSubscribe, headerFor } from '../protocol/stream-messages.js';
+import type { Connection } from '../transport/types.js';
+import { ClientHandshake, type ClientSessionOptions } from './client-handshake.js';
+import { ClientStream, type StreamKind } from './client-stream.js';
+import { budgetMs, isExpired, onDeadline, type Deadline } from './deadline.js';
+
+export type { ClientFastPath, ClientSessionEvents, ClientSessionOptions } from './client-handshake.js';
 
 /** Where a subscription's events go, at the API level (it outlives a connection). */
 export interface SubscriptionSink {
@@ -21,39 +19,6 @@ export interface SubscriptionSink {
   /** The connection ended. */
   onSessionClosed(reason: FastpathError): void;
 }
-import { FrameSession, type FrameSessionOptions } from './frame-session.js';
-import type { FastPathMode, PathInfo } from './upgrade.js';
-
-/** The client's fast-path settings for one connection. */
-export interface ClientFastPath {
-  mode: FastPathMode;
-  host: string;
-  uid: number;
-  /** Tiers this client can attach to, fastest first. */
-  tiers: Tier[];
-  /** Why known tiers are missing from `tiers`. */
-  unavailable: Record<string, string>;
-  tierOptions: Record<string, TierOptions>;
-  upgradeTimeoutMs: number;
-}
-
-export interface ClientSessionOptions extends FrameSessionOptions {
-  handshakeTimeoutMs: number;
-  /** Sent in HELLO as connection-level metadata. */
-  helloMeta?: Record<string, string>;
-  /** Extra HELLO fields (used by later protocol features). */
-  helloExtra?: Record<string, unknown>;
-  fastPath: ClientFastPath;
-}
-
-export interface ClientSessionEvents {
-  onGoAway?: (g: GoAway) => void;
-  onClose?: (reason: FastpathError) => void;
-  onPath?: (info: PathInfo) => void;
-  /** A connection-level ERROR (id 0), e.g. a refused fire-and-forget publish. */
-  onError?: (err: FastpathError) => void;
-}
-
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: FastpathError) => void;
@@ -63,112 +28,20 @@ interface Pending {
 }
 
 /**
- * The client end of one connection: the handshake, request ids, pending calls, deadlines and
- * cancellation. Many calls are multiplexed on the connection by request id.
+ * The client end of one connection: request ids, pending calls, deadlines, cancellation, streams
+ * and subscriptions (the handshake and the fast-path negotiation are in ClientHandshake). Many
+ * calls are multiplexed on the connection by request id.
  */
-export class ClientSession extends FrameSession {
+export class ClientSession extends ClientHandshake {
   private readonly pending = new Map<number, Pending>();
   private readonly streams = new Map<number, ClientStream>();
   private readonly subs = new Map<number, SubscriptionSink>();
   private nextId = 1;
   private wrapped = false;
-  private peerMaxFrameBytes = 0;
-  private readyResolve!: (w: Welcome) => void;
-  private readyReject!: (e: FastpathError) => void;
-  readonly ready: Promise<Welcome>;
-  welcome: Welcome | undefined;
-  events: ClientSessionEvents = {};
   private drainLastId = MAX_ID;
-  /** Where the connection runs, and why not faster. Final once `pathSettled` resolves. */
-  pathInfo: PathInfo;
-  private settlePath!: (info: PathInfo) => void;
-  /** Resolves when the fast-path negotiation has finished, either way. */
-  readonly pathSettled: Promise<PathInfo>;
-  private pathDone = false;
-  private upgradeTimer: NodeJS.Timeout | undefined;
-  /** Why the server skipped faster tiers, when it offered a slower one. */
-  private offerReason: string | undefined;
-  /** An attach to an offered tier is in progress. */
-  private attaching = false;
 
-  constructor(conn: Connection, private readonly clientOptions: ClientSessionOptions) {
+  constructor(conn: Connection, clientOptions: ClientSessionOptions) {
     super(conn, clientOptions);
-    this.pathInfo = { path: conn.tier, reason: 'negotiating' };
-    this.pathSettled = new Promise((resolve) => {
-      this.settlePath = resolve;
-    });
-    this.ready = new Promise((resolve, reject) => {
-      this.readyResolve = resolve;
-      this.readyReject = reject;
-    });
-    const t = setTimeout(() => {
-      if (this.state === 'handshake') {
-        this.terminate(new FastpathError('UNAVAILABLE', `no WELCOME from ${conn.remote} within ${clientOptions.handshakeTimeoutMs} ms`, { details: { reason: 'handshake-timeout' } }));
-      }
-    }, clientOptions.handshakeTimeoutMs);
-    t.unref();
-    this.ready.then(() => clearTimeout(t), () => clearTimeout(t));
-    const fp = clientOptions.fastPath;
-    const helloFastPath: HelloFastPath | undefined =
-      fp.mode === 'off' ? undefined : { mode: fp.mode, host: fp.host, uid: fp.uid, tiers: fp.tiers, unavailable: fp.unavailable };
-    conn.write(
-      encodeHello({
-        ...clientOptions.helloExtra,
-        versions: [...PROTOCOL_VERSIONS],
-        agent: AGENT,
-        caps: [],
-        maxFrameBytes: clientOptions.maxFrameBytes,
-        ...(clientOptions.helloMeta ? { meta: clientOptions.helloMeta } : {}),
-        ...(helloFastPath ? { fastPath: helloFastPath } : {}),
-      }),
-    );
-  }
-
-  /** Ends the negotiation: records the path, tells listeners, enforces fastPath 'require'. */
-  private settle(info: PathInfo): void {
-    if (this.pathDone) return;
-    this.pathDone = true;
-    if (this.upgradeTimer) clearTimeout(this.upgradeTimer);
-    this.pathInfo = info;
-    this.settlePath(info);
-    this.events.onPath?.(info);
-    if (this.clientOptions.fastPath.mode === 'require' && (info.path === 'tcp' || info.path === 'tcp-fastpath') && this.state !== 'closed') {
-      this.terminate(new FastpathError('FAILED_PRECONDITION', `fast path required, but the connection stays on ${info.path}: ${info.reason ?? 'unknown reason'}`, { details: { reason: 'fast-path-required' } }));
-    }
-  }
-
-  /** Abandons an upgrade in progress and stays on the current tier. */
-  private abandonUpgrade(reason: string, tellServer: boolean): void {
-    this.dropStaged();
-    if (tellServer && this.state !== 'closed') this.conn.write(encodeUpgradeAck({ fail: reason }));
-    this.settle({ path: this.tier, reason });
-  }
-
-  private async attach(offer: UpgradeOffer): Promise<void> {
-    const fp = this.clientOptions.fastPath;
-    const impl = getUpgradeTier(offer.tier);
-    if (!impl || !fp.tiers.includes(offer.tier as Tier)) {
-      this.abandonUpgrade(`attach failed: tier ${offer.tier} is not available on this client`, true);
-      return;
-    }
-    let channel: Connection;
-    try {
-      channel = await impl.attach(offer.params, fp.tierOptions[offer.tier] ?? {});
-    } catch (err) {
-      if (this.state !== 'closed') this.abandonUpgrade(`attach failed: ${(err as Error).message}`, true);
-      return;
-    }
-    if (this.state === 'closed' || this.pathDone) {
-      channel.destroy();
-      return;
-    }
-    this.stageChannel(channel);
-    // Prove the nonce on the new channel; the server answers by switching its writes to it.
-    channel.write(encodeUpgradeAck({ attach: offer.nonce }));
-  }
-
-  protected override onStagedLost(err: Error | undefined): void {
-    if (!this.pathDone) this.abandonUpgrade(`attach failed: the server closed the new channel${err ? ` (${err.message})` : ''}`, true);
   }
 
   get inFlight(): number {
@@ -181,6 +54,7 @@ export class ClientSession extends FrameSession {
   }
 
   protected onFrame(type: number, _flags: number, id: number, body: Uint8Array): void {
+    if (this.handleHandshakeFrame(type, body)) return;
     switch (type) {
       case FrameType.RESPONSE: {
         const p = this.take(id);
@@ -223,65 +97,11 @@ export class ClientSession extends FrameSession {
         } else if (!this.known(id)) throw new ProtocolError('unknown-id', `EVENT for subscription ${id}, which was never created`);
         break;
       }
-      case FrameType.WELCOME:
-        if (this.state !== 'handshake') throw new ProtocolError('unexpected-frame', 'WELCOME after the handshake');
-        {
-          const welcome = decodeWelcome(body);
-          if (!PROTOCOL_VERSIONS.includes(welcome.version)) {
-            throw new ProtocolError('bad-handshake', `server chose protocol version ${welcome.version}, which was not offered`);
-          }
-          this.welcome = welcome;
-        }
-        this.peerMaxFrameBytes = this.welcome.maxFrameBytes;
-        this.state = 'open';
-        this.keepalive.start();
-        this.readyResolve(this.welcome);
-        this.onWelcomeFastPath(parseWelcomeFastPath(this.welcome.fastPath));
-        break;
-      case FrameType.UPGRADE:
-        if (this.pathDone || this.hasStaged || this.attaching) throw new ProtocolError('bad-upgrade', 'unexpected UPGRADE');
-        this.attaching = true;
-        void this.attach(decodeUpgrade(body)).finally(() => {
-          this.attaching = false;
-        });
-        break;
-      case FrameType.UPGRADE_ACK: {
-        const ack = decodeUpgradeAck(body);
-        if ('switch' in ack) {
-          // The server writes on the new channel from now on. Move our writes (marker last on the
-          // old channel), then read the new channel, starting with the frames held for the switch.
-          this.switchWrites();
-          this.switchReads();
-          this.settle(this.offerReason ? { path: this.tier, reason: this.offerReason } : { path: this.tier });
-        } else if ('fail' in ack) {
-          this.abandonUpgrade(ack.fail, false);
-        } else {
-          throw new ProtocolError('bad-upgrade', 'a client does not accept UPGRADE_ACK {attach}');
-        }
-        break;
-      }
       case FrameType.GOAWAY:
         this.onGoAway(decodeGoAway(body));
         break;
       default:
         throw new ProtocolError('unexpected-frame', `a client does not accept frame type ${type}`);
-    }
-  }
-
-  private onWelcomeFastPath(w: { offer: boolean; tier?: string; reason?: string }): void {
-    if (this.clientOptions.fastPath.mode === 'off') {
-      this.settle({ path: this.tier, reason: 'fastPath is off for this connection' });
-    } else if (!w.offer) {
-      this.settle({ path: this.tier, reason: w.reason ?? 'the server made no offer' });
-    } else {
-      this.offerReason = w.reason;
-      this.upgradeTimer = setTimeout(() => {
-        // Once the new channel is attached and the nonce sent, only the server decides: it either
-        // switches or closes that channel (which abandons the upgrade safely). Giving up here
-        // could race with a switch already on its way.
-        if (!this.pathDone && !this.hasStaged) this.abandonUpgrade(`attach failed: no switch within ${this.clientOptions.fastPath.upgradeTimeoutMs} ms`, true);
-      }, this.clientOptions.fastPath.upgradeTimeoutMs);
-      this.upgradeTimer.unref();
     }
   }
 
@@ -420,7 +240,7 @@ export class ClientSession extends FrameSession {
     }
     const id = ack ? this.allocateId() : 0;
     const frame = Buffer.allocUnsafe(HEADER_BYTES + body.length);
-    headerFor(FT.PUBLISH, id, body.length).copy(frame, 0);
+    headerFor(FrameType.PUBLISH, id, body.length).copy(frame, 0);
     frame.set(body, HEADER_BYTES);
     if (!ack) {
       this.conn.write(frame);
@@ -490,13 +310,8 @@ export class ClientSession extends FrameSession {
     this.terminate(reason);
   }
 
-  protected onClosed(reason: FastpathError): void {
-    if (!this.welcome) this.readyReject(reason);
-    if (!this.pathDone) {
-      this.pathDone = true;
-      if (this.upgradeTimer) clearTimeout(this.upgradeTimer);
-      this.settlePath(this.pathInfo);
-    }
+  protected override onClosed(reason: FastpathError): void {
+    this.handshakeClosed(reason);
     const failWith = reason.code === 'CANCELLED' ? reason : new FastpathError('UNAVAILABLE', reason.message, { cause: reason, details: reason.details });
     for (const id of [...this.pending.keys()]) this.take(id)?.reject(failWith);
     for (const st of [...this.streams.values()]) st.fail(failWith, false);

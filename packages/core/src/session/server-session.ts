@@ -1,17 +1,16 @@
-import { FastpathError, ProtocolError, toFastpathError } from '../protocol/errors.js';
+import { FastpathError, ProtocolError } from '../protocol/errors.js';
 import { FrameType, HEADER_BYTES, RequestFlag } from '../protocol/frame.js';
-import { decodeCredit, decodeStreamData } from '../protocol/stream-messages.js';
-import { AGENT, decodeHello, encodeWelcome, negotiateVersion, type Hello } from '../protocol/handshake.js';
 import { decodeRequest, encodeError, encodeGoAway, encodeResponse } from '../protocol/messages.js';
-import { decodeUpgradeAck, encodeUpgrade, encodeUpgradeAck, parseHelloFastPath, type HelloFastPath } from '../protocol/upgrade-messages.js';
-import type { Connection, Tier } from '../transport/types.js';
-import { fromBudget, onDeadline } from './deadline.js';
-import { FrameSession, type FrameSessionOptions } from './frame-session.js';
-import { ServerCall, type PeerInfo } from './server-call.js';
-import type { FastPathMode, OfferDecision, PathInfo } from './upgrade.js';
+import { decodeCredit, decodeStreamData } from '../protocol/stream-messages.js';
+import type { Connection } from '../transport/types.js';
 import type { Broker, QueueLimits } from './broker.js';
-import { ServerSubscriptions, type PubSubAuth, type SlowConsumerInfo } from './server-subscriptions.js';
+import { fromBudget, onDeadline } from './deadline.js';
+import { ServerCall } from './server-call.js';
+import { ServerHandshake, type ServerHandshakeHost, type ServerHandshakeOptions } from './server-handshake.js';
 import { pumpStream, ServerStreamState, type MethodKind } from './server-stream.js';
+import { ServerSubscriptions, type PubSubAuth, type SlowConsumerInfo } from './server-subscriptions.js';
+
+export type { PreparedOffer, ServerHandshakeHost } from './server-handshake.js';
 
 /** A method as the session runs it. */
 export interface RegisteredMethod {
@@ -29,38 +28,18 @@ export interface PubSubConfig {
   onSlowConsumer(info: SlowConsumerInfo, session: ServerSession): void;
 }
 
-/** An offer the server made, until the client attaches or gives up. */
-export interface PreparedOffer {
-  nonce: Uint8Array;
-  params: Record<string, unknown>;
-  /** Forgets the nonce and frees the tier's resources. */
-  cancel(): void;
-}
-
 /** What the session calls to run a method. It may return a value or a promise. */
 export type MethodInvoker = (request: unknown, call: ServerCall) => unknown;
 
-export interface ServerSessionHost {
+export interface ServerSessionHost extends ServerHandshakeHost {
   lookup(method: string): RegisteredMethod | undefined;
   pubsub: PubSubConfig;
-  /** A peer misbehaved (protocol error) or a handler failed in a way worth reporting. */
-  reportError(err: FastpathError, session: ServerSession): void;
-  /** The handshake finished. Throwing refuses the connection with that error. */
-  onOpen(session: ServerSession): void;
   onClosed(session: ServerSession, reason: FastpathError): void;
   /** A call finished (for metrics and draining). */
   onCallEnd?(session: ServerSession): void;
-  /** The server's fast-path mode and the tier it would offer this client. */
-  fastPathMode(): FastPathMode;
-  decideOffer(fastPath: HelloFastPath | undefined, current: Tier): OfferDecision;
-  /** Prepares an offer; the attach arrives later through session.attachChannel(). */
-  prepareOffer(tier: Tier, session: ServerSession): Promise<PreparedOffer>;
-  /** The connection's path was decided (after the switch, or when it stays). */
-  onPath(session: ServerSession, info: PathInfo): void;
 }
 
-export interface ServerSessionOptions extends FrameSessionOptions {
-  handshakeTimeoutMs: number;
+export interface ServerSessionOptions extends ServerHandshakeOptions {
   exposeStack: boolean;
   maxConcurrentCalls: number;
 }
@@ -70,34 +49,21 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 }
 
 /**
- * The server end of one connection: the handshake, dispatching REQUESTs, deadlines and CANCEL,
- * and draining on GOAWAY.
+ * The server end of one connection: dispatching REQUESTs, deadlines and CANCEL, streams,
+ * subscriptions, and draining on GOAWAY (the handshake and the upgrade are in ServerHandshake).
  */
-export class ServerSession extends FrameSession {
+export class ServerSession extends ServerHandshake {
   private readonly inflight = new Map<number, ServerCall>();
   private highestId = 0;
-  private peerMaxFrameBytes = 0;
-  hello: Hello | undefined;
-  peer: PeerInfo;
-  pathInfo: PathInfo;
-  private offer: PreparedOffer | undefined;
   private readonly streams = new Map<number, ServerStreamState>();
   private subscriptions: ServerSubscriptions | undefined;
-  private offerReason: string | undefined;
-  private writesSwitched = false;
 
   constructor(
     conn: Connection,
     private readonly host: ServerSessionHost,
     private readonly serverOptions: ServerSessionOptions,
   ) {
-    super(conn, serverOptions);
-    this.peer = { remote: conn.remote, path: conn.tier, meta: {}, agent: 'unknown' };
-    this.pathInfo = { path: conn.tier, reason: 'negotiating' };
-    const t = setTimeout(() => {
-      if (this.state === 'handshake') this.protocolFailure(new ProtocolError('handshake-timeout', `no HELLO within ${serverOptions.handshakeTimeoutMs} ms`));
-    }, serverOptions.handshakeTimeoutMs);
-    t.unref();
+    super(conn, host, serverOptions);
   }
 
   get inFlight(): number {
@@ -109,11 +75,7 @@ export class ServerSession extends FrameSession {
   }
 
   protected onFrame(type: number, _flags: number, id: number, body: Uint8Array): void {
-    if (this.state === 'handshake') {
-      if (type !== FrameType.HELLO) throw new ProtocolError('unexpected-frame', `expected HELLO, got frame type ${type}`);
-      this.onHello(body);
-      return;
-    }
+    if (this.handleHandshakeFrame(type, body)) return;
     switch (type) {
       case FrameType.REQUEST:
         this.onRequest(id, _flags, body);
@@ -146,134 +108,8 @@ export class ServerSession extends FrameSession {
       case FrameType.GOAWAY:
         // The client is leaving; it will close the socket.
         break;
-      case FrameType.UPGRADE_ACK: {
-        const ack = decodeUpgradeAck(body);
-        if ('switch' in ack && this.writesSwitched) {
-          // The client's last frame on the old channel: read the new one from here on. The path
-          // is updated first, so the calls held for the switch already see the new tier.
-          this.offer = undefined;
-          this.setPath(this.offerReason ? { path: this.tier, reason: this.offerReason } : { path: this.tier });
-          this.switchReads();
-        } else if ('fail' in ack) {
-          if (this.writesSwitched) {
-            // Too late to abandon: our frames already went to the new channel.
-            throw new ProtocolError('bad-upgrade', `client abandoned the upgrade after the switch: ${ack.fail}`);
-          }
-          this.offer?.cancel();
-          this.offer = undefined;
-          this.dropStaged();
-          this.setPath({ path: this.tier, reason: ack.fail });
-        } else {
-          throw new ProtocolError('bad-upgrade', 'unexpected UPGRADE_ACK');
-        }
-        break;
-      }
       default:
         throw new ProtocolError('unexpected-frame', `a server does not accept frame type ${type} here`);
-    }
-  }
-
-  private onHello(body: Uint8Array): void {
-    const hello = decodeHello(body);
-    let version: number;
-    try {
-      version = negotiateVersion(hello.versions);
-    } catch (err) {
-      const e = err as FastpathError;
-      this.conn.write(encodeGoAway(e.code, e.message, 0));
-      this.closeReason = e;
-      this.host.reportError(e, this);
-      this.terminate(e);
-      return;
-    }
-    const fastPath = parseHelloFastPath(hello.fastPath);
-    this.peerMaxFrameBytes = hello.maxFrameBytes;
-    this.peer = { remote: this.conn.remote, path: this.conn.tier, meta: hello.meta ?? {}, agent: hello.agent };
-    const decision = this.host.decideOffer(fastPath, this.conn.tier);
-    const required = this.host.fastPathMode() === 'require' || fastPath?.mode === 'require';
-    if (required && decision.tier === undefined && (this.conn.tier === 'tcp' || this.conn.tier === 'tcp-fastpath')) {
-      this.refuse(new FastpathError('FAILED_PRECONDITION', `fast path required, but ${decision.reason}`, { details: { reason: 'fast-path-required' } }));
-      return;
-    }
-    // Set only for connections that are accepted: the server reports 'connection'/'disconnect' for these.
-    this.hello = hello;
-    try {
-      this.host.onOpen(this);
-    } catch (err) {
-      this.refuse(toFastpathError(err, 'UNAVAILABLE'));
-      return;
-    }
-    this.state = 'open';
-    this.conn.write(
-      encodeWelcome({
-        version,
-        agent: AGENT,
-        caps: [],
-        maxFrameBytes: this.options.maxFrameBytes,
-        keepaliveMs: this.options.keepalive.intervalMs,
-        fastPath: decision.tier ? { offer: true, tier: decision.tier, ...(decision.reason ? { reason: decision.reason } : {}) } : { offer: false, reason: decision.reason },
-      }),
-    );
-    this.keepalive.start();
-    if (decision.tier) void this.makeOffer(decision.tier, decision.reason);
-    else this.setPath({ path: this.tier, reason: decision.reason });
-  }
-
-  private refuse(e: FastpathError): void {
-    this.conn.write(encodeGoAway(e.code, e.message, 0));
-    this.closeReason = e;
-    this.terminate(e);
-  }
-
-  private setPath(info: PathInfo): void {
-    this.pathInfo = info;
-    this.peer = { ...this.peer, path: info.path };
-    this.host.onPath(this, info);
-  }
-
-  private async makeOffer(tier: Tier, reason: string | undefined): Promise<void> {
-    this.offerReason = reason;
-    let offer: PreparedOffer;
-    try {
-      offer = await this.host.prepareOffer(tier, this);
-    } catch (err) {
-      if (this.state === 'closed') return;
-      const why = `attach failed: the server could not prepare ${tier}: ${(err as Error).message}`;
-      this.conn.write(encodeUpgradeAck({ fail: why }));
-      this.setPath({ path: this.tier, reason: why });
-      return;
-    }
-    if (this.state === 'closed') {
-      offer.cancel();
-      return;
-    }
-    this.offer = offer;
-    this.conn.write(encodeUpgrade({ tier, nonce: offer.nonce, params: offer.params }));
-  }
-
-  /** A client proved this session's nonce on a new channel: switch our writes to it. */
-  attachChannel(conn: Connection, leftover: Uint8Array): void {
-    if (this.state === 'closed' || this.offer === undefined || this.writesSwitched) {
-      conn.destroy();
-      return;
-    }
-    this.stageChannel(conn, leftover);
-    this.switchWrites();
-    this.writesSwitched = true;
-  }
-
-  /** The offer expired before the client attached. */
-  offerExpired(): void {
-    if (this.offer === undefined || this.writesSwitched) return;
-    this.offer.cancel();
-    this.offer = undefined;
-    this.setPath({ path: this.tier, reason: 'attach failed: the client did not attach in time' });
-  }
-
-  protected override onStagedLost(): void {
-    if (this.writesSwitched && this.state !== 'closed') {
-      // Frames were already written to the channel that died: the session cannot continue intact.
-      this.terminate(new FastpathError('UNAVAILABLE', 'the fast-path channel closed during the switch', { details: { reason: 'switch-failed' } }));
     }
   }
 
@@ -488,8 +324,7 @@ export class ServerSession extends FrameSession {
 
   protected onClosed(reason: FastpathError): void {
     this.subscriptions?.clear();
-    this.offer?.cancel();
-    this.offer = undefined;
+    this.handshakeClosed();
     const r = new FastpathError('CANCELLED', `connection closed: ${reason.message}`, { cause: reason, details: { reason: 'connection-closed' } });
     for (const call of [...this.inflight.values()]) this.end(call, r, false);
     if (ProtocolError.is(reason) || reason.details?.reason === 'keepalive-timeout') this.host.reportError(reason, this);

@@ -217,3 +217,22 @@ describe('fast-path negotiation', () => {
     expect(disconnects[0]!.code).toBe('UNAVAILABLE');
   });
 });
+
+describe('uds attach directories', () => {
+  it('are swept when their server died without closing (kill -9)', async () => {
+    const { mkdtempSync, existsSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { sweepStaleDirs } = await import('../packages/core/src/transport/uds-tier.js');
+    const base = mkdtempSync(join(tmpdir(), 'fastpath-sweep-'));
+    // A pid that is not running (the max pid is far below 2^22 + 12345 on Linux defaults).
+    const dead = mkdtempSync(join(base, `fastpath-uds-${4_194_304 + 12_345}-`));
+    writeFileSync(join(dead, 'attach.sock'), '');
+    const mine = mkdtempSync(join(base, `fastpath-uds-${process.pid}-`));
+    const other = mkdtempSync(join(base, 'unrelated-'));
+    expect(await sweepStaleDirs(base)).toBe(1);
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(mine)).toBe(true);
+    expect(existsSync(other)).toBe(true);
+  });
+});

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { accessSync, constants } from 'node:fs';
@@ -19,10 +19,52 @@ function runtimeDir(): string {
   return tmpdir();
 }
 
+const DIR_PREFIX = 'fastpath-uds-';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes attach directories left by servers of this user that died without closing (kill -9):
+ * their names carry the owner's pid. Bounded, best effort, never throws.
+ */
+export async function sweepStaleDirs(base: string, limit = 100): Promise<number> {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = await readdir(base);
+  } catch {
+    return 0;
+  }
+  const uid = process.getuid?.();
+  for (const name of names) {
+    if (removed >= limit) break;
+    const m = /^fastpath-uds-(\d+)-/.exec(name);
+    if (!m || alive(Number(m[1]))) continue;
+    const dir = join(base, name);
+    try {
+      if (uid !== undefined && (await stat(dir)).uid !== uid) continue;
+      await rm(dir, { recursive: true, force: true });
+      removed++;
+    } catch {
+      /* raced with another sweeper, or not ours */
+    }
+  }
+  return removed;
+}
+
 /**
  * The `uds` tier, pure TypeScript: the server listens on a Unix socket in a fresh directory of
  * mode 0700 (so only its own user, or root, can reach the socket, which is itself 0600), under
  * $XDG_RUNTIME_DIR or the tmpdir, with an unguessable name. Same-host clients attach there.
+ * The directory name carries the server's pid, so a server that starts later removes the
+ * directories of servers of the same user that were killed before they could.
  */
 export const udsTier: UpgradeTier = {
   tier: 'uds',
@@ -30,7 +72,9 @@ export const udsTier: UpgradeTier = {
     return process.platform === 'win32' ? 'unix sockets are not used on Windows (named pipes: not implemented yet)' : undefined;
   },
   async listen(onConnection: (conn: Connection) => void): Promise<TierServer> {
-    const dir = await mkdtemp(join(runtimeDir(), 'fastpath-'));
+    const base = runtimeDir();
+    await sweepStaleDirs(base);
+    const dir = await mkdtemp(join(base, `${DIR_PREFIX}${process.pid}-`));
     const path = join(dir, 'attach.sock');
     const listener = await unixTransport.listen({ scheme: 'unix', path }, onConnection, { socketMode: 0o600 });
     return {

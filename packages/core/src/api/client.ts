@@ -184,6 +184,18 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
     }, map);
   }
 
+  /**
+   * FAILED_PRECONDITION when this client's contract fingerprint for `method` differs from the
+   * one the server announced in WELCOME; undefined when they match or either side has none.
+   */
+  private versionSkew(method: string, mine: string | undefined): FastpathError | undefined {
+    const theirs = (this.session.welcome?.fingerprints as Record<string, unknown> | undefined)?.[method];
+    if (mine === undefined || typeof theirs !== 'string' || theirs === mine) return undefined;
+    return new FastpathError('FAILED_PRECONDITION', `the contract of ${method} differs between client and server (client fingerprint ${mine}, server fingerprint ${theirs}); regenerate the stubs`, {
+      details: { reason: 'contract-mismatch', method, clientFingerprint: mine, serverFingerprint: theirs },
+    });
+  }
+
   /** Calls a method by its full wire name (`Service.method`). */
   call<R = unknown>(method: string, request?: unknown, options?: CallOptions): Promise<R> {
     if (this.interceptors.length === 0) return this.send(method, request, options) as Promise<R>;
@@ -220,6 +232,15 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
               }
             : undefined;
           const kind = opts?.kind ?? (topics.has(prop) ? 'topic' : 'unary');
+          const skew = this.versionSkew(wire, opts?.fingerprint);
+          if (skew) {
+            const fail = () => {
+              throw skew;
+            };
+            fn = kind === 'server-stream' || kind === 'bidi' ? ((() => streamCall(fail)) as never) : () => Promise.reject(skew);
+            fns.set(prop, fn);
+            return fn;
+          }
           if (kind === 'topic') {
             const topic = {
               subscribe: (o?: SubscribeOptions<unknown>) => this.subscribe(wire, o),

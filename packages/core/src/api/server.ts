@@ -148,6 +148,11 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
           },
         };
       },
+      fingerprints: () => {
+        const out: Record<string, string> = {};
+        for (const [name, reg] of this.methods) if (reg.options.fingerprint) out[name] = reg.options.fingerprint;
+        return out;
+      },
       onPath: (session, info) => {
         this.emit('path', info, this.info(session as ServerSession));
       },

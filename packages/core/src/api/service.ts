@@ -94,6 +94,14 @@ export interface MethodOptions<Req = unknown, Res = unknown> {
   response?: Validator<Res>;
   /** Safe to retry (used by reconnection). */
   idempotent?: boolean;
+  /**
+   * The contract's fingerprint for this method (codegen writes it). The server announces its
+   * fingerprints in WELCOME; a client whose fingerprint differs fails the call with
+   * FAILED_PRECONDITION instead of sending data the server would misread.
+   */
+  fingerprint?: string;
+  /** A stable numeric id for the method (codegen writes it; reserved for id-based dispatch). */
+  id?: number;
 }
 
 /**

@@ -16,6 +16,10 @@ export interface PreparedOffer {
   cancel(): void;
 }
 
+function fingerprintsField(f: Record<string, string>): { fingerprints?: Record<string, string> } {
+  return Object.keys(f).length ? { fingerprints: f } : {};
+}
+
 /** What the handshake and the upgrade need from the server. */
 export interface ServerHandshakeHost {
   /** A peer misbehaved (protocol error) or a handler failed in a way worth reporting. */
@@ -29,6 +33,8 @@ export interface ServerHandshakeHost {
   prepareOffer(tier: Tier, session: ServerHandshake): Promise<PreparedOffer>;
   /** The connection's path was decided (after the switch, or when it stays). */
   onPath(session: ServerHandshake, info: PathInfo): void;
+  /** Contract fingerprints of the registered methods that have one, announced in WELCOME. */
+  fingerprints(): Record<string, string>;
 }
 
 export interface ServerHandshakeOptions extends FrameSessionOptions {
@@ -131,6 +137,7 @@ export abstract class ServerHandshake extends FrameSession {
         maxFrameBytes: this.options.maxFrameBytes,
         keepaliveMs: this.options.keepalive.intervalMs,
         fastPath: decision.tier ? { offer: true, tier: decision.tier, ...(decision.reason ? { reason: decision.reason } : {}) } : { offer: false, reason: decision.reason },
+        ...fingerprintsField(this.handshakeHost.fingerprints()),
       }),
     );
     this.keepalive.start();

@@ -14,6 +14,7 @@ export default defineConfig({
     },
   },
   test: {
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
     pool: 'forks',
     testTimeout: 20_000,
     hookTimeout: 20_000,

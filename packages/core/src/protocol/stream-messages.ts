@@ -1,4 +1,4 @@
-import { decode, encode, encodeFrame } from './codec.js';
+import { decode, decodeRange, encode, encodeFrame, encodeFrameWithPrefix } from './codec.js';
 import { ProtocolError } from './errors.js';
 import { buildFrame, FrameType, HEADER_BYTES, writeHeader } from './frame.js';
 
@@ -51,7 +51,70 @@ export function encodeSubjectBody(subject: string, payload: unknown): Uint8Array
   return encode([subject, payload]);
 }
 
+const subjectPrefixes = new Map<string, Uint8Array>();
+
+/** [subject, payload] as a whole frame: the array header and subject bytes are cached per subject. */
+export function encodeSubjectFrame(type: number, id: number, subject: string, payload: unknown): Buffer {
+  let prefix = subjectPrefixes.get(subject);
+  if (prefix === undefined) {
+    const enc = encode([subject]);
+    prefix = new Uint8Array(enc.length);
+    prefix.set(enc);
+    prefix[0] = 0x92; // a 2-element array
+    if (prefix.length > 240) return encodeFrame(type, 0, id, [subject, payload]);
+    if (subjectPrefixes.size >= 10_000) subjectPrefixes.clear();
+    subjectPrefixes.set(subject, prefix);
+  }
+  return encodeFrameWithPrefix(type, 0, id, prefix, payload);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const subjectNames = new Map<number, [Uint8Array, string]>();
+
+/** The subject string at b[o..o+len), read from a cache keyed by its bytes when it is hot. */
+function subjectAt(b: Uint8Array, o: number, len: number): string | undefined {
+  let h = len;
+  for (let i = 0; i < len; i++) h = (Math.imul(h, 31) + b[o + i]!) | 0;
+  const hit = subjectNames.get(h);
+  if (hit !== undefined && hit[0].length === len) {
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (hit[0][i] !== b[o + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return hit[1];
+  }
+  let s: string;
+  try {
+    s = utf8.decode(b.subarray(o, o + len));
+  } catch {
+    return undefined;
+  }
+  if (subjectNames.size >= 10_000) subjectNames.clear();
+  subjectNames.set(h, [b.slice(o, o + len), s]);
+  return s;
+}
+
 export function decodeSubjectBody(body: Uint8Array, what: string): { subject: string; payload: unknown } {
+  // The common shape, [fixstr/str8 subject, payload], read by hand; anything else generically.
+  if (body[0] === 0x92) {
+    const t = body[1]!;
+    let len = -1;
+    let o = 0;
+    if (t >= 0xa1 && t <= 0xbf) {
+      len = t & 0x1f;
+      o = 2;
+    } else if (t === 0xd9) {
+      len = body[2]!;
+      o = 3;
+    }
+    if (len > 0 && o + len < body.length) {
+      const subject = subjectAt(body, o, len);
+      if (subject !== undefined) return { subject, payload: decodeRange(body, o + len, body.length) };
+    }
+  }
   const v = decode(body);
   if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string') throw new ProtocolError('bad-message', `${what} must be [subject, payload]`);
   return { subject: v[0], payload: v[1] };

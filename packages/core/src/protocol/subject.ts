@@ -29,11 +29,15 @@ export function checkSubscribeSubject(subject: string): string[] {
   return tokens;
 }
 
-/** Throws INVALID_ARGUMENT unless `subject` is a valid publish subject (no wildcards). */
-export function checkPublishSubject(subject: string): string[] {
+const validPublishSubjects = new Set<string>();
+
+/** Throws INVALID_ARGUMENT unless `subject` is a valid publish subject (no wildcards). Valid subjects are cached. */
+export function checkPublishSubject(subject: string): void {
+  if (validPublishSubjects.has(subject)) return;
   const tokens = checkSubscribeSubject(subject);
   if (tokens.some((t) => t === '*' || t === '>')) throw invalid(subject, 'wildcards are not allowed when publishing');
-  return tokens;
+  if (validPublishSubjects.size >= 10_000) validPublishSubjects.clear();
+  validPublishSubjects.add(subject);
 }
 
 /** Whether a subscription pattern matches a publish subject (both already valid). */

@@ -54,9 +54,17 @@ export class Broker {
 
   /** Publishes to every match; `from` is the publishing connection (for echo). Returns deliveries. */
   publish(subject: string, payload: unknown, from?: SubscriptionOwner): number {
+    if (this.index.match(subject).length === 0) return 0;
+    return this.publishBody(subject, encodeSubjectBody(subject, payload), from);
+  }
+
+  /**
+   * Publishes an already-encoded `[subject, payload]` body. A PUBLISH body is byte for byte the
+   * EVENT body, so the server forwards what it received (validated) without re-encoding it.
+   */
+  publishBody(subject: string, body: Uint8Array, from?: SubscriptionOwner): number {
     const matches = this.index.match(subject);
     if (matches.length === 0) return 0;
-    const body = encodeSubjectBody(subject, payload);
     let delivered = 0;
     let groups: Map<string, BrokerSubscription[]> | undefined;
     for (const sub of matches) {

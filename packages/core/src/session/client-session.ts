@@ -1,7 +1,7 @@
 import { FastpathError, ProtocolError } from '../protocol/errors.js';
 import { FrameType, HEADER_BYTES, MAX_ID, RequestFlag } from '../protocol/frame.js';
 import { decodeError, decodeGoAway, decodeResponse, encodeEmpty, encodeRequest, type GoAway, type Metadata } from '../protocol/messages.js';
-import { decodeCredit, decodeStreamData, decodeSubjectBody, encodeSubjectBody, encodeSubscribe, headerFor } from '../protocol/stream-messages.js';
+import { decodeCredit, decodeStreamData, decodeSubjectBody, encodeSubjectFrame, encodeSubscribe } from '../protocol/stream-messages.js';
 import type { Connection } from '../transport/types.js';
 import { ClientHandshake, type ClientSessionOptions } from './client-handshake.js';
 import { ClientStream, type StreamKind } from './client-stream.js';
@@ -229,19 +229,17 @@ export class ClientSession extends ClientHandshake {
    */
   publish(subject: string, payload: unknown, ack: boolean): Promise<void> {
     if (this.state !== 'open') return Promise.reject(new FastpathError('UNAVAILABLE', `cannot publish to ${subject}: the connection is not open`));
-    let body: Uint8Array;
+    const id = ack ? this.allocateId() : 0;
+    let frame: Buffer;
     try {
-      body = encodeSubjectBody(subject, payload);
+      frame = encodeSubjectFrame(FrameType.PUBLISH, id, subject, payload);
     } catch (err) {
       return Promise.reject(new FastpathError('INVALID_ARGUMENT', `message for ${subject} cannot be serialized: ${(err as Error).message}`, { cause: err }));
     }
-    if (body.length > this.peerMaxFrameBytes) {
-      return Promise.reject(new FastpathError('RESOURCE_EXHAUSTED', `message for ${subject} is ${body.length} bytes, over the server's maxFrameBytes ${this.peerMaxFrameBytes}`, { details: { limit: this.peerMaxFrameBytes, size: body.length } }));
+    const size = frame.length - HEADER_BYTES;
+    if (size > this.peerMaxFrameBytes) {
+      return Promise.reject(new FastpathError('RESOURCE_EXHAUSTED', `message for ${subject} is ${size} bytes, over the server's maxFrameBytes ${this.peerMaxFrameBytes}`, { details: { limit: this.peerMaxFrameBytes, size } }));
     }
-    const id = ack ? this.allocateId() : 0;
-    const frame = Buffer.allocUnsafe(HEADER_BYTES + body.length);
-    headerFor(FrameType.PUBLISH, id, body.length).copy(frame, 0);
-    frame.set(body, HEADER_BYTES);
     if (!ack) {
       this.conn.write(frame);
       return Promise.resolve();

@@ -123,7 +123,8 @@ export class ServerSubscriptions implements SubscriptionOwner {
 
   onPublish(id: number, body: Uint8Array): void {
     const conn = this.host.conn();
-    const { subject, payload } = decodeSubjectBody(body, 'PUBLISH');
+    // Decoded in full so a malformed payload is refused here, not at every subscriber.
+    const { subject } = decodeSubjectBody(body, 'PUBLISH');
     let refusal: FastpathError | undefined;
     try {
       checkPublishSubject(subject);
@@ -139,7 +140,7 @@ export class ServerSubscriptions implements SubscriptionOwner {
       conn.write(encodeError(id, id === 0 ? new FastpathError(refusal.code, refusal.message, { details: { ...refusal.details, reason: 'publish-refused' } }) : refusal));
       return;
     }
-    this.host.broker.publish(subject, payload, this);
+    this.host.broker.publishBody(subject, body, this);
     if (id !== 0) conn.write(encodeResponse(id, undefined));
   }
 

@@ -305,3 +305,18 @@ describe('dead and silent peers', () => {
     expect(err.message).toMatch(/ECONNREFUSED/);
   });
 });
+
+describe('fire-and-forget publish', () => {
+  it('never rejects on a closed connection; the failure is an error event', async () => {
+    const server = new Server({ listen: 'tcp://127.0.0.1:0' });
+    await server.start();
+    const client = await connect(server.address, { fastPath: 'off' });
+    const errors: FastpathError[] = [];
+    client.on('error', (e) => errors.push(e));
+    await client.close();
+    await expect(client.publish('a.b', 1)).resolves.toBeUndefined();
+    expect(errors.map((e) => e.code)).toEqual(['UNAVAILABLE']);
+    expect((await rejectsWith(client.publish('a.b', 1, { ack: true }))).code).toBe('UNAVAILABLE');
+    await server.close();
+  });
+});

@@ -1,21 +1,44 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, parseOptions, UsageError } from './options.js';
+import { DEFAULTS, parseOptions, SECTIONS, UsageError } from './options.js';
 
-const KNOWN = ['raw-tcp', 'raw-tcp6', 'fastpath-tcp'];
-const parse = (...argv: string[]) => parseOptions(argv, KNOWN, 'raw-tcp');
+const KNOWN = ['raw-tcp', 'raw-tcp6', 'raw-uds', 'fastpath-tcp', 'fastpath-uds'];
+const COMPANIONS = { 'fastpath-uds': ['raw-uds'] };
+const parse = (...argv: string[]) => parseOptions(argv, KNOWN, 'raw-tcp', COMPANIONS);
 
 describe('parseOptions', () => {
-  it('defaults to every row, the full N and a 64-byte payload', () => {
+  it('defaults to every section, every row, the full N and a 64-byte payload', () => {
     const { settings, help, notes } = parse();
-    expect(settings).toEqual({ n: DEFAULTS.n, warmup: DEFAULTS.warmup, payloadBytes: 64, quick: false, rows: KNOWN, json: undefined });
+    expect(settings).toEqual({
+      n: DEFAULTS.n,
+      warmup: DEFAULTS.warmup,
+      payloadBytes: 64,
+      quick: false,
+      rows: KNOWN,
+      json: undefined,
+      sections: ['pingpong', 'pipeline', 'pubsub'],
+      pipeline: { inFlight: DEFAULTS.inFlight, warmup: DEFAULTS.callsWarmup, calls: DEFAULTS.calls, maxMs: DEFAULTS.maxMs },
+      pubsub: { fanouts: [1, 4], warmup: DEFAULTS.messagesWarmup, messages: DEFAULTS.messages, maxMs: DEFAULTS.maxMs, window: DEFAULTS.window },
+    });
     expect(help).toBe(false);
     expect(notes).toEqual([]);
   });
 
-  it('--quick lowers N and warm-up; --n and --warmup override', () => {
-    expect(parse('--quick').settings).toMatchObject({ n: DEFAULTS.quickN, warmup: DEFAULTS.quickWarmup, quick: true });
+  it('--quick lowers N, warm-up and the throughput bounds; explicit options override', () => {
+    expect(parse('--quick').settings).toMatchObject({
+      n: DEFAULTS.quickN,
+      warmup: DEFAULTS.quickWarmup,
+      quick: true,
+      pipeline: { calls: DEFAULTS.quickCalls, warmup: DEFAULTS.quickCallsWarmup, maxMs: DEFAULTS.quickMaxMs },
+      pubsub: { messages: DEFAULTS.quickMessages, warmup: DEFAULTS.quickMessagesWarmup, maxMs: DEFAULTS.quickMaxMs },
+    });
     expect(parse('--quick', '--n', '300').settings).toMatchObject({ n: 300, warmup: DEFAULTS.quickWarmup });
     expect(parse('--n=1_000', '--warmup', '0').settings).toMatchObject({ n: 1000, warmup: 0 });
+  });
+
+  it('takes the throughput options; a warm-up never exceeds the measured count', () => {
+    const { settings } = parse('--in-flight', '32', '--calls', '500', '--messages', '300', '--max-ms', '200');
+    expect(settings.pipeline).toEqual({ inFlight: 32, warmup: 500, calls: 500, maxMs: 200 });
+    expect(settings.pubsub).toMatchObject({ warmup: 300, messages: 300, maxMs: 200 });
   });
 
   it('--rows keeps table order and always adds the baseline, saying so', () => {
@@ -27,6 +50,20 @@ describe('parseOptions', () => {
     expect(only.notes).toEqual([]);
   });
 
+  it('--rows adds the reference row of a goal, saying so', () => {
+    const { settings, notes } = parse('--rows', 'fastpath-uds');
+    expect(settings.rows).toEqual(['raw-tcp', 'raw-uds', 'fastpath-uds']);
+    expect(notes.join()).toMatch(/row raw-uds also runs: the goal of fastpath-uds is a ratio against it/);
+    // Without ping-pong there are no goals to judge against it.
+    expect(parse('--rows', 'fastpath-uds', '--sections', 'pipeline').settings.rows).toEqual(['raw-tcp', 'fastpath-uds']);
+  });
+
+  it('--sections keeps section order', () => {
+    expect(parse('--sections', 'pubsub,pingpong').settings.sections).toEqual(['pingpong', 'pubsub']);
+    expect(parse('--sections', 'pipeline').settings.sections).toEqual(['pipeline']);
+    expect(SECTIONS).toEqual(['pingpong', 'pipeline', 'pubsub']);
+  });
+
   it('takes --json and --help', () => {
     expect(parse('--json', 'out.json').settings.json).toBe('out.json');
     expect(parse('--help').help).toBe(true);
@@ -34,9 +71,26 @@ describe('parseOptions', () => {
   });
 
   it('rejects bad input with a UsageError', () => {
-    for (const argv of [['--n', '0'], ['--n', 'ten'], ['--n', '-5'], ['--warmup', '1.5'], ['--rows', 'nope'], ['--rows', ','], ['--bogus'], ['extra'], ['--json', '']]) {
+    for (const argv of [
+      ['--n', '0'],
+      ['--n', 'ten'],
+      ['--n', '-5'],
+      ['--warmup', '1.5'],
+      ['--rows', 'nope'],
+      ['--rows', ','],
+      ['--bogus'],
+      ['extra'],
+      ['--json', ''],
+      ['--sections', 'latency'],
+      ['--sections', ''],
+      ['--in-flight', '0'],
+      ['--calls', '0'],
+      ['--messages', 'many'],
+      ['--max-ms', '0'],
+    ]) {
       expect(() => parse(...argv), argv.join(' ')).toThrow(UsageError);
     }
-    expect(() => parse('--rows', 'raw-tcp,nope')).toThrow(/unknown row nope \(known: raw-tcp, raw-tcp6, fastpath-tcp\)/);
+    expect(() => parse('--rows', 'raw-tcp,nope')).toThrow(/unknown row nope \(known: raw-tcp, raw-tcp6, raw-uds, fastpath-tcp, fastpath-uds\)/);
+    expect(() => parse('--sections', 'pubsub,latency')).toThrow(/unknown section latency \(known: pingpong, pipeline, pubsub\)/);
   });
 });

@@ -1,17 +1,45 @@
 import { parseArgs } from 'node:util';
 
+/** The parts of a run: ping-pong latency rows, pipelined calls per second, pub-sub messages per second. */
+export type Section = 'pingpong' | 'pipeline' | 'pubsub';
+export const SECTIONS: readonly Section[] = ['pingpong', 'pipeline', 'pubsub'];
+
+/** Pipelined calls: `inFlight` calls kept outstanding; after `warmup` completions, `calls` measured (or `maxMs`). */
+export interface PipelineSettings {
+  inFlight: number;
+  warmup: number;
+  calls: number;
+  maxMs: number;
+}
+
+/**
+ * Pub-sub: per run, `warmup` then at most `messages` measured messages (or `maxMs` of publishing),
+ * the publisher at most `window` messages ahead of the slowest subscriber, for each fan-out.
+ */
+export interface PubSubSettings {
+  fanouts: number[];
+  warmup: number;
+  messages: number;
+  maxMs: number;
+  window: number;
+}
+
 /** Everything that decides what a run measures. Recorded verbatim in the JSON report. */
 export interface Settings {
-  /** Measured round trips per row. */
+  /** Measured round trips per ping-pong row. */
   n: number;
-  /** Round trips per row made before measuring. */
+  /** Ping-pong round trips per row made before measuring. */
   warmup: number;
   payloadBytes: number;
   quick: boolean;
-  /** Rows to run, in table order. Always includes the baseline. */
+  /** Rows to run, in table order. Always includes the baseline (and the reference rows of goals). */
   rows: string[];
   /** Where to write the JSON report, if anywhere. */
   json: string | undefined;
+  /** Sections to run, in order. */
+  sections: Section[];
+  pipeline: PipelineSettings;
+  pubsub: PubSubSettings;
 }
 
 export const DEFAULTS = {
@@ -20,16 +48,35 @@ export const DEFAULTS = {
   quickN: 2_000,
   quickWarmup: 500,
   payloadBytes: 64,
+  inFlight: 256,
+  calls: 1_000_000,
+  quickCalls: 200_000,
+  callsWarmup: 10_000,
+  quickCallsWarmup: 2_000,
+  messages: 5_000_000,
+  quickMessages: 1_000_000,
+  messagesWarmup: 50_000,
+  quickMessagesWarmup: 10_000,
+  maxMs: 3_000,
+  quickMaxMs: 500,
+  window: 8_192,
+  fanouts: [1, 4],
 } as const;
 
 export const USAGE = `Usage: npm run bench -- [options]
 
-  --quick            fewer round trips (n=${DEFAULTS.quickN}, warm-up ${DEFAULTS.quickWarmup}) for a fast look
-  --n <count>        measured round trips per row (default ${DEFAULTS.n})
-  --warmup <count>   round trips per row before measuring (default ${DEFAULTS.warmup})
-  --rows <a,b,...>   run only these rows (the baseline always runs)
-  --json <file>      also write every row, the settings and the machine to <file>
-  --help             print this help`;
+  --quick             a fast look, a minute or less in all (ping-pong n=${DEFAULTS.quickN}, warm-up ${DEFAULTS.quickWarmup};
+                      throughput runs bounded by ${DEFAULTS.quickMaxMs} ms)
+  --sections <a,b>    run only these sections: ${SECTIONS.join(', ')} (default: all)
+  --rows <a,b,...>    run only these rows, in every section (the baseline always runs)
+  --n <count>         ping-pong: measured round trips per row (default ${DEFAULTS.n})
+  --warmup <count>    ping-pong: round trips per row before measuring (default ${DEFAULTS.warmup})
+  --in-flight <k>     pipeline: calls kept outstanding (default ${DEFAULTS.inFlight})
+  --calls <count>     pipeline: at most this many measured calls per row (default ${DEFAULTS.calls}, quick ${DEFAULTS.quickCalls})
+  --messages <count>  pub-sub: at most this many measured messages per run (default ${DEFAULTS.messages}, quick ${DEFAULTS.quickMessages})
+  --max-ms <ms>       pipeline and pub-sub: time bound of each measurement (default ${DEFAULTS.maxMs}, quick ${DEFAULTS.quickMaxMs})
+  --json <file>       also write every row, the settings and the machine to <file>
+  --help              print this help`;
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -49,12 +96,24 @@ function count(text: string, flag: string, min: number): number {
   return v;
 }
 
+function list(text: string, flag: string): string[] {
+  const items = text
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r.length > 0);
+  if (items.length === 0) throw new UsageError(`${flag} needs at least one name`);
+  return items;
+}
+
+type Values = Partial<Record<'quick' | 'help', boolean>> & Partial<Record<'n' | 'warmup' | 'rows' | 'json' | 'sections' | 'in-flight' | 'calls' | 'messages' | 'max-ms', string>>;
+
 /**
  * Reads the command line. `known` lists every row name in table order; `baseline` is one of them.
+ * `companions` names rows that must run with a row (the reference rows of its goal).
  * Throws UsageError for anything it does not understand.
  */
-export function parseOptions(argv: readonly string[], known: readonly string[], baseline: string): ParsedOptions {
-  let values: { quick?: boolean; n?: string; warmup?: string; rows?: string; json?: string; help?: boolean };
+export function parseOptions(argv: readonly string[], known: readonly string[], baseline: string, companions: Readonly<Record<string, readonly string[]>> = {}): ParsedOptions {
+  let values: Values;
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -66,6 +125,11 @@ export function parseOptions(argv: readonly string[], known: readonly string[], 
         warmup: { type: 'string' },
         rows: { type: 'string' },
         json: { type: 'string' },
+        sections: { type: 'string' },
+        'in-flight': { type: 'string' },
+        calls: { type: 'string' },
+        messages: { type: 'string' },
+        'max-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -74,25 +138,64 @@ export function parseOptions(argv: readonly string[], known: readonly string[], 
   }
   const notes: string[] = [];
   const quick = values.quick ?? false;
-  const n = values.n !== undefined ? count(values.n, '--n', 1) : quick ? DEFAULTS.quickN : DEFAULTS.n;
-  const warmup = values.warmup !== undefined ? count(values.warmup, '--warmup', 0) : quick ? DEFAULTS.quickWarmup : DEFAULTS.warmup;
+  const pick = (flag: keyof Values, full: number, fast: number, min: number): number => {
+    const v = values[flag];
+    return typeof v === 'string' ? count(v, `--${flag}`, min) : quick ? fast : full;
+  };
+  const n = pick('n', DEFAULTS.n, DEFAULTS.quickN, 1);
+  const warmup = pick('warmup', DEFAULTS.warmup, DEFAULTS.quickWarmup, 0);
+  const maxMs = pick('max-ms', DEFAULTS.maxMs, DEFAULTS.quickMaxMs, 1);
+  const calls = pick('calls', DEFAULTS.calls, DEFAULTS.quickCalls, 1);
+  const messages = pick('messages', DEFAULTS.messages, DEFAULTS.quickMessages, 1);
+  const inFlight = pick('in-flight', DEFAULTS.inFlight, DEFAULTS.inFlight, 1);
 
+  let sections = [...SECTIONS];
+  if (values.sections !== undefined) {
+    const asked = list(values.sections, '--sections');
+    const unknown = asked.filter((s) => !SECTIONS.includes(s as Section));
+    if (unknown.length > 0) throw new UsageError(`unknown section${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: ${SECTIONS.join(', ')})`);
+    sections = SECTIONS.filter((s) => asked.includes(s));
+  }
   let rows = [...known];
   if (values.rows !== undefined) {
-    const asked = values.rows
-      .split(',')
-      .map((r) => r.trim())
-      .filter((r) => r.length > 0);
-    if (asked.length === 0) throw new UsageError('--rows needs at least one row name');
+    const asked = list(values.rows, '--rows');
     const unknown = asked.filter((r) => !known.includes(r));
     if (unknown.length > 0) throw new UsageError(`unknown row${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: ${known.join(', ')})`);
     if (!asked.includes(baseline)) notes.push(`the baseline row ${baseline} always runs: every other row is compared with it`);
-    rows = known.filter((r) => r === baseline || asked.includes(r));
+    const wanted = new Set([baseline, ...asked]);
+    // Goals are ping-pong ratios: their reference rows matter only when ping-pong runs.
+    for (const r of sections.includes('pingpong') ? asked : []) {
+      for (const c of companions[r] ?? []) {
+        if (wanted.has(c)) continue;
+        wanted.add(c);
+        notes.push(`row ${c} also runs: the goal of ${r} is a ratio against it`);
+      }
+    }
+    rows = known.filter((r) => wanted.has(r));
+  }
+  if (sections.includes('pipeline') && calls < 10 * inFlight) {
+    notes.push(`pipeline: --calls ${calls} is under 10 x --in-flight ${inFlight}: the rates are dominated by the start and the tail of each run`);
   }
   if (values.json !== undefined && values.json.length === 0) throw new UsageError('--json needs a file name');
 
   return {
-    settings: { n, warmup, payloadBytes: DEFAULTS.payloadBytes, quick, rows, json: values.json },
+    settings: {
+      n,
+      warmup,
+      payloadBytes: DEFAULTS.payloadBytes,
+      quick,
+      rows,
+      json: values.json,
+      sections,
+      pipeline: { inFlight, warmup: Math.min(quick ? DEFAULTS.quickCallsWarmup : DEFAULTS.callsWarmup, calls), calls, maxMs },
+      pubsub: {
+        fanouts: [...DEFAULTS.fanouts],
+        warmup: Math.min(quick ? DEFAULTS.quickMessagesWarmup : DEFAULTS.messagesWarmup, messages),
+        messages,
+        maxMs,
+        window: DEFAULTS.window,
+      },
+    },
     help: values.help ?? false,
     notes,
   };

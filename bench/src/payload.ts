@@ -28,3 +28,25 @@ export function stamp(payload: Buffer, seq: number): bigint {
 export function readStamp(bytes: Uint8Array): bigint {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readBigUInt64LE(0);
 }
+
+/**
+ * Where the pub-sub section puts its run number (bytes 12..15) and its "measured" flag (byte 16:
+ * 1 once the warm-up is over); the sequence number is at 8..11.
+ */
+export const SEQ_OFFSET = STAMP_BYTES;
+export const RUN_OFFSET = STAMP_BYTES + 4;
+export const MEASURED_OFFSET = STAMP_BYTES + 8;
+
+function u32(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+}
+
+/** The sequence number a payload (or its echo) carries. Works on any Uint8Array. */
+export function readSeq(b: Uint8Array): number {
+  return u32(b, SEQ_OFFSET);
+}
+
+/** The pub-sub run number a message carries. */
+export function readRun(b: Uint8Array): number {
+  return u32(b, RUN_OFFSET);
+}

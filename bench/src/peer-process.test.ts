@@ -1,7 +1,10 @@
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { FixedMessages } from './fixed-messages.js';
 import { startPeer } from './peer-process.js';
+import { connectRaw } from './raw-socket.js';
 
 const RAW_ECHO = new URL('./peers/raw-echo.ts', import.meta.url);
 
@@ -32,6 +35,23 @@ describe('echo peers in child processes', () => {
     } finally {
       expect(await peer.stop()).toBe('stdin-closed');
     }
+  });
+
+  it.skipIf(process.platform === 'win32')('the raw echo peer listens on a Unix socket for `unix` and removes it when it exits', async () => {
+    const peer = await startPeer(RAW_ECHO, ['unix', '16']);
+    const path = peer.info.path as string;
+    try {
+      expect(peer.info.address).toBe(`unix:${path}`);
+      expect(existsSync(path)).toBe(true);
+      const socket = await connectRaw(peer.info);
+      const echo = new Promise<Buffer>((resolve) => socket.once('data', (c: Buffer) => resolve(c)));
+      socket.write(Buffer.alloc(16, 0x5a));
+      expect((await echo).equals(Buffer.alloc(16, 0x5a))).toBe(true);
+      socket.destroy();
+    } finally {
+      expect(await peer.stop()).toBe('stdin-closed');
+    }
+    expect(existsSync(dirname(path))).toBe(false);
   });
 
   it('a peer that cannot listen reports why, and startPeer rejects with it', async () => {

@@ -19,8 +19,16 @@ export interface PeerInfo {
 /** How a peer ended: on its own after stdin closed (the normal way), or killed by the parent. */
 export type PeerEnd = 'stdin-closed' | 'SIGTERM' | 'SIGKILL';
 
+/** A JSON line a peer printed after its address line (e.g. a subscriber's progress report). */
+export type PeerLine = Record<string, unknown>;
+
 export interface Peer {
   readonly info: PeerInfo;
+  /**
+   * Receives every JSON line the peer prints after its address line. Lines printed before a
+   * listener is set are kept and handed to it first; `null` stops listening.
+   */
+  onLine(listener: ((line: PeerLine) => void) | null): void;
   /** Closes the peer's stdin (its signal to exit) and waits for it; escalates to signals. */
   stop(): Promise<PeerEnd>;
 }
@@ -80,6 +88,13 @@ export function startPeer(script: URL, args: readonly string[], options: StartPe
       return 'SIGKILL';
     })());
 
+  let lineListener: ((line: PeerLine) => void) | null = null;
+  const early: PeerLine[] = [];
+  const onLine = (listener: ((line: PeerLine) => void) | null): void => {
+    lineListener = listener;
+    if (listener) for (const l of early.splice(0)) listener(l);
+  };
+
   return new Promise<Peer>((resolve, reject) => {
     let settled = false;
     const settle = (err: Error | null, info?: PeerInfo): void => {
@@ -90,7 +105,7 @@ export function startPeer(script: URL, args: readonly string[], options: StartPe
         void stop();
         reject(err);
       } else {
-        resolve({ info: info!, stop });
+        resolve({ info: info!, stop, onLine });
       }
     };
     const timer = setTimeout(() => settle(new Error(`peer ${fileURLToPath(script)} did not report its address within ${readyTimeoutMs} ms`)), readyTimeoutMs);
@@ -99,7 +114,20 @@ export function startPeer(script: URL, args: readonly string[], options: StartPe
       const tail = stderr.length > 0 ? `: ${stderr.join('\n')}` : '';
       settle(new Error(`peer ${fileURLToPath(script)} exited (${code ?? signal}) before reporting its address${tail}`));
     });
-    createInterface({ input: child.stdout! }).once('line', (line) => {
+    let first = true;
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!first) {
+        let later: PeerLine;
+        try {
+          later = JSON.parse(line) as PeerLine;
+        } catch {
+          return; // not a report: ignore stray output
+        }
+        if (lineListener) lineListener(later);
+        else if (early.length < 10_000) early.push(later);
+        return;
+      }
+      first = false;
       let msg: Record<string, unknown>;
       try {
         msg = JSON.parse(line) as Record<string, unknown>;

@@ -2,29 +2,45 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { MachineInfo } from './machine.js';
 import type { Settings } from './options.js';
+import type { PipelineRowResult } from './pipeline-section.js';
+import type { PubSubRowResult } from './pubsub.js';
 import type { RowResult } from './run-rows.js';
 
-export const REPORT_SCHEMA = 'fastpath-bench/1';
+export const REPORT_SCHEMA = 'fastpath-bench/2';
 
-/** The JSON report. Latencies are in µs. */
+/** How each section measures, one line each, recorded in the report. */
+export const METHODS = {
+  pingpong: 'ping-pong between two single-threaded processes; the child echoes; payload carries a u64 hrtime stamp; TCP_NODELAY',
+  pipeline: 'calls kept in flight from this process to an echo peer process; each answer starts the next call; answers per second after a warm-up',
+  pubsub:
+    'one-way 64-byte messages: publisher (this process) -> server (own process) -> subscriber processes; publisher at most `window` messages ahead of the slowest subscriber; msgs/s at the slowest subscriber',
+} as const;
+
+/** The JSON report. Latencies are in µs, rates per second. */
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   machine: MachineInfo;
-  settings: Settings & { baseline: string; unit: 'us'; method: string };
+  settings: Settings & { baseline: string; unit: 'us'; method: string; methods: typeof METHODS };
+  /** Ping-pong rows (absent sections give empty arrays). */
   rows: RowResult[];
+  pipeline: PipelineRowResult[];
+  pubsub: PubSubRowResult[];
 }
 
-export function buildReport(machine: MachineInfo, settings: Settings, baseline: string, rows: RowResult[]): Report {
+export interface SectionResults {
+  rows: RowResult[];
+  pipeline: PipelineRowResult[];
+  pubsub: PubSubRowResult[];
+}
+
+export function buildReport(machine: MachineInfo, settings: Settings, baseline: string, results: SectionResults): Report {
   return {
     schema: REPORT_SCHEMA,
     machine,
-    settings: {
-      ...settings,
-      baseline,
-      unit: 'us',
-      method: 'ping-pong between two single-threaded processes; the child echoes; payload carries a u64 hrtime stamp; TCP_NODELAY',
-    },
-    rows,
+    settings: { ...settings, baseline, unit: 'us', method: METHODS.pingpong, methods: METHODS },
+    rows: results.rows,
+    pipeline: results.pipeline,
+    pubsub: results.pubsub,
   };
 }
 

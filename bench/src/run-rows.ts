@@ -8,10 +8,13 @@ export interface RowStats extends Summary {
   elapsedMs: number;
 }
 
-export interface GoalResult extends RowGoal {
+export interface GoalResult extends Omit<RowGoal, 'against'> {
+  /** The reference row the ratio is taken against (the baseline unless the goal names another). */
   baseline: string;
+  /** NaN (null in the JSON) when the reference row did not run. */
   p50Ratio: number;
-  met: boolean;
+  /** null when the goal could not be judged because the reference row did not run. */
+  met: boolean | null;
 }
 
 export interface RowResult {
@@ -61,13 +64,18 @@ async function runOne(row: Row, ctx: RowContext, progress: Progress): Promise<Ro
 export async function runRows(rows: readonly Row[], ctx: RowContext, baseline: string, progress: Progress = () => {}): Promise<RowResult[]> {
   const results: RowResult[] = [];
   for (const row of rows) results.push(await runOne(row, ctx, progress));
-  const base = results.find((r) => r.name === baseline && r.status === 'ok')?.stats;
-  if (base === undefined) return results;
+  const statsOf = (name: string): RowStats | undefined => results.find((r) => r.name === name && r.status === 'ok')?.stats;
+  const base = statsOf(baseline);
   for (const [i, r] of results.entries()) {
     if (r.stats === undefined) continue;
-    r.vsBaseline = compare(base, r.stats);
+    if (base !== undefined) r.vsBaseline = compare(base, r.stats);
     const goal = rows[i]!.goal;
-    if (goal) r.goal = { ...goal, baseline, p50Ratio: r.vsBaseline.p50Ratio, met: r.vsBaseline.p50Ratio <= goal.maxP50Ratio };
+    if (!goal) continue;
+    const against = goal.against ?? baseline;
+    const ref = statsOf(against);
+    // A goal whose reference row did not run (skipped or failed) cannot be judged: met is null.
+    const p50Ratio = ref === undefined ? Number.NaN : compare(ref, r.stats).p50Ratio;
+    r.goal = { maxP50Ratio: goal.maxP50Ratio, source: goal.source, baseline: against, p50Ratio, met: ref === undefined ? null : p50Ratio <= goal.maxP50Ratio };
   }
   return results;
 }

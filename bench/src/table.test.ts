@@ -61,4 +61,15 @@ describe('resultsTable and goalLines', () => {
   it('prints the goal ratio on its own line', () => {
     expect(goalLines(results)).toEqual(['fastpath-tcp / raw-tcp p50 ratio: 1.200 (goal <= 1.15, issue 2): NOT met']);
   });
+
+  it('says when a goal could not be judged because its reference row did not run', () => {
+    const unjudged: RowResult = {
+      name: 'fastpath-shm-worker',
+      description: '',
+      status: 'ok',
+      stats,
+      goal: { maxP50Ratio: 1, source: 'issue 3', baseline: 'raw-uds', p50Ratio: Number.NaN, met: null },
+    };
+    expect(goalLines([unjudged])).toEqual(['fastpath-shm-worker / raw-uds p50 ratio: n/a (goal <= 1, issue 3): not judged (raw-uds did not run)']);
+  });
 });

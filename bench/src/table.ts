@@ -82,18 +82,29 @@ export function goalLines(results: readonly RowResult[]): string[] {
   return results.flatMap((r) => {
     const g = r.goal;
     if (!g) return [];
-    return [`${r.name} / ${g.baseline} p50 ratio: ${g.p50Ratio.toFixed(3)} (goal <= ${g.maxP50Ratio}, ${g.source}): ${g.met ? 'met' : 'NOT met'}`];
+    const ratio = Number.isFinite(g.p50Ratio) ? g.p50Ratio.toFixed(3) : 'n/a';
+    const verdict = g.met === null ? `not judged (${g.baseline} did not run)` : g.met ? 'met' : 'NOT met';
+    return [`${r.name} / ${g.baseline} p50 ratio: ${ratio} (goal <= ${g.maxP50Ratio}, ${g.source}): ${verdict}`];
   });
 }
 
 export function header(machine: MachineInfo, settings: Settings): string {
   const load = machine.loadAverage.map((l) => l.toFixed(2)).join(' ');
   return [
-    'fastpath bench: loopback ping-pong round-trip time (the Windows Server 2012 loopback fast-path test)',
+    'fastpath bench: loopback ping-pong round-trip time (the Windows Server 2012 loopback fast-path test), pipelined calls, pub-sub',
     `machine  ${machine.cpuModel}, ${machine.cores} cores (${machine.availableParallelism} usable), ${machine.platform} ${machine.release} ${machine.arch}`,
     `node     ${machine.node} (V8 ${machine.v8})`,
     `load     ${load} (1/5/15 min)${machine.loadAverage[0]! > machine.availableParallelism / 2 ? ': the machine is busy, expect noisy numbers' : ''}`,
-    `run      ${settings.n} measured round trips per row after ${settings.warmup} warm-up; ${settings.payloadBytes}-byte payload; Nagle off; ${machine.date}`,
+    `run      ${settings.sections.join(', ')}; ${settings.payloadBytes}-byte payload; Nagle off; ${machine.date}`,
+    ...(settings.sections.includes('pingpong') ? [`pingpong ${settings.n} measured round trips per row after ${settings.warmup} warm-up`] : []),
+    ...(settings.sections.includes('pipeline')
+      ? [`pipeline ${settings.pipeline.inFlight} calls in flight; ${settings.pipeline.warmup} warm-up, then at most ${settings.pipeline.calls} calls or ${settings.pipeline.maxMs} ms per row`]
+      : []),
+    ...(settings.sections.includes('pubsub')
+      ? [
+          `pubsub   fan-out ${settings.pubsub.fanouts.map((f) => `1->${f}`).join(', ')}; ${settings.pubsub.warmup} warm-up, then at most ${settings.pubsub.messages} messages or ${settings.pubsub.maxMs} ms per run; window ${settings.pubsub.window}`,
+        ]
+      : []),
     `command  ${machine.command}`,
   ].join('\n');
 }

@@ -1,8 +1,11 @@
 // The raw node:net echo peer (no framework): the baseline. It cuts the byte stream into
 // fixed-size messages and writes each complete message back, with Nagle off.
-// Usage: raw-echo.ts <host> <payload-bytes>    (host 127.0.0.1 or ::1; the port is picked by the OS)
+// Usage: raw-echo.ts <host> <payload-bytes>
+//   host 127.0.0.1 or ::1 (TCP; the port is picked by the OS), or `unix` (a Unix socket in a fresh
+//   0700 directory under the tmpdir, removed when the peer exits).
 import net from 'node:net';
 import { FixedMessages } from '../fixed-messages.js';
+import { listenRaw } from './raw-listen.js';
 import { runPeer } from './peer-main.js';
 
 const host = process.argv[2] ?? '127.0.0.1';
@@ -18,20 +21,12 @@ await runPeer(async () => {
     socket.on('error', () => {});
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port: 0, ipv6Only: net.isIPv6(host) }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { address, port } = server.address() as net.AddressInfo;
+  const listening = await listenRaw(server, host);
   return {
-    info: { address: net.isIPv6(address) ? `tcp://[${address}]:${port}` : `tcp://${address}:${port}`, host: address, port },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    info: listening.info,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await listening.close();
+    },
   };
 });

@@ -15,10 +15,12 @@ export interface RowMeasurement extends PingPongResult {
   details: Record<string, string | number>;
 }
 
-/** A target the row should meet against the baseline row (printed and recorded in the JSON). */
+/** A target the row should meet against another row of the same run (printed and recorded in the JSON). */
 export interface RowGoal {
-  /** The row's p50 divided by the baseline's p50 must be at most this. */
+  /** The row's p50 divided by the reference row's p50 must be at most this. */
   maxP50Ratio: number;
+  /** The reference row (default: the baseline, raw-tcp). It always runs when this row does. */
+  against?: string;
   /** Where the goal comes from, e.g. "issue 2". */
   source: string;
 }

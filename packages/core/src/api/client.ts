@@ -145,12 +145,17 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
 
   /**
    * Publishes a message through the server to every matching subscriber. Without `ack` it
-   * returns at once (a refusal arrives as an 'error' event); with `ack: true` it resolves when the
-   * server has routed it, or rejects with PERMISSION_DENIED / INVALID_ARGUMENT.
+   * returns at once and never rejects (a refusal, or a closed connection, arrives as an 'error'
+   * event); with `ack: true` it resolves when the server has routed it, or rejects with
+   * PERMISSION_DENIED / INVALID_ARGUMENT / UNAVAILABLE. An invalid subject throws either way.
    */
   publish(subject: string, message: unknown, options: { ack?: boolean } = {}): Promise<void> {
     checkPublishSubject(subject);
-    return this.session.publish(subject, message, options.ack === true);
+    const sent = this.session.publish(subject, message, options.ack === true);
+    if (options.ack === true) return sent;
+    // Fire and forget: never a rejected promise nobody awaits (an unhandled rejection ends the
+    // process); a failure to send is reported as an 'error' event instead.
+    return sent.catch((err: FastpathError) => this.reportError(err));
   }
 
   private openStream(method: string, kind: StreamKind, payload: unknown, options: CallOptions | undefined) {

@@ -1,25 +1,15 @@
-import net from 'node:net';
+import type net from 'node:net';
 import { FixedMessages } from '../fixed-messages.js';
 import { loopbackProblem } from '../loopback.js';
 import { withPeer } from '../peer-process.js';
 import { pingPong, type EchoChannel, type EchoDone } from '../ping-pong.js';
+import { connectRaw } from '../raw-socket.js';
 import type { Row, RowContext, RowMeasurement } from './row.js';
 
-const ECHO_PEER = new URL('../peers/raw-echo.ts', import.meta.url);
-
-function connectTcp(host: string, port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port, noDelay: true });
-    socket.once('connect', () => {
-      socket.off('error', reject);
-      resolve(socket);
-    });
-    socket.once('error', reject);
-  });
-}
+export const RAW_ECHO_PEER = new URL('../peers/raw-echo.ts', import.meta.url);
 
 /**
- * The client end of a raw TCP ping-pong: plain socket.write, and a callback when the whole echo is
+ * The client end of a raw ping-pong: plain socket.write, and a callback when the whole echo is
  * in. No promises, no framing beyond cutting fixed-size messages: this is the floor.
  */
 function rawChannel(socket: net.Socket, payloadBytes: number): EchoChannel {
@@ -41,6 +31,19 @@ function rawChannel(socket: net.Socket, payloadBytes: number): EchoChannel {
   };
 }
 
+/** Starts raw-echo.ts on `host` (127.0.0.1, ::1 or `unix`) and ping-pongs against it. */
+function measureRaw(host: string, ctx: RowContext): Promise<RowMeasurement> {
+  return withPeer(RAW_ECHO_PEER, [host, String(ctx.payloadBytes)], async (peer) => {
+    const socket = await connectRaw(peer.info);
+    try {
+      const result = await pingPong(rawChannel(socket, ctx.payloadBytes), ctx);
+      return { ...result, details: { peer: peer.info.address, peerPid: peer.info.pid } };
+    } finally {
+      socket.destroy();
+    }
+  });
+}
+
 /** Raw node:net TCP echo, no framework, over IPv4 (127.0.0.1) or IPv6 ([::1]). */
 export function rawTcpRow(family: 4 | 6): Row {
   const host = family === 4 ? '127.0.0.1' : '::1';
@@ -52,16 +55,18 @@ export function rawTcpRow(family: 4 | 6): Row {
       const problem = await loopbackProblem(host);
       return problem === undefined ? undefined : `IPv6 loopback [::1] is unavailable here (${problem})`;
     },
-    measure: (ctx: RowContext): Promise<RowMeasurement> =>
-      withPeer(ECHO_PEER, [host, String(ctx.payloadBytes)], async (peer) => {
-        const socket = await connectTcp(host, peer.info.port as number);
-        try {
-          socket.setNoDelay(true);
-          const result = await pingPong(rawChannel(socket, ctx.payloadBytes), ctx);
-          return { ...result, details: { peer: peer.info.address, peerPid: peer.info.pid } };
-        } finally {
-          socket.destroy();
-        }
-      }),
+    measure: (ctx) => measureRaw(host, ctx),
+  };
+}
+
+/** Raw node:net echo over a Unix domain socket (a path in a fresh 0700 directory), no framework. */
+export function rawUdsRow(): Row {
+  return {
+    name: 'raw-uds',
+    description: 'raw node:net echo over a Unix domain socket, no framework',
+    async skipReason() {
+      return process.platform === 'win32' ? 'Unix domain sockets are not used on Windows' : undefined;
+    },
+    measure: (ctx) => measureRaw('unix', ctx),
   };
 }

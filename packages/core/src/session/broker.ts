@@ -1,5 +1,5 @@
-import { FrameType } from '../protocol/frame.js';
-import { encodeSubjectBody, headerFor } from '../protocol/stream-messages.js';
+import { FrameType, HEADER_BYTES, writeHeader } from '../protocol/frame.js';
+import { encodeSubjectBody } from '../protocol/stream-messages.js';
 import { SubjectIndex } from './subject-index.js';
 
 /** What happens when a subscription's queue is full. */
@@ -93,8 +93,8 @@ export class Broker {
 }
 
 function frameFor(sid: number, body: Uint8Array): Buffer {
-  const frame = Buffer.allocUnsafe(12 + body.length);
-  headerFor(FrameType.EVENT, sid, body.length).copy(frame, 0);
-  frame.set(body, 12);
+  const frame = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+  writeHeader(frame, 0, body.length, FrameType.EVENT, 0, sid);
+  frame.set(body, HEADER_BYTES);
   return frame;
 }

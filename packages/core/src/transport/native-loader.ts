@@ -29,12 +29,15 @@ let loading: Promise<NativeStatus> | undefined;
 
 /**
  * Looks for @fastpath/native with a guarded dynamic import, once. Never throws: a missing
- * package, an addon that failed to build, or FASTPATH_NATIVE=0 give `loaded: false` and a reason,
+ * package, an addon that failed to build, or FASTPATH_NATIVE=0 (or false/off) give `loaded: false` and a reason,
  * and core carries on with node:net.
  */
 export function loadNative(): Promise<NativeStatus> {
   loading ??= (async (): Promise<NativeStatus> => {
-    if (process.env.FASTPATH_NATIVE === '0') return { loaded: false, reason: 'disabled by FASTPATH_NATIVE=0' };
+    const flag = process.env.FASTPATH_NATIVE;
+    if (flag !== undefined && ['0', 'false', 'off'].includes(flag.trim().toLowerCase())) {
+      return { loaded: false, reason: `disabled by FASTPATH_NATIVE=${flag}` };
+    }
     let mod: NativeModule;
     try {
       const name = '@fastpath/native';

@@ -99,7 +99,12 @@ export class Subscription<T> implements AsyncIterable<Message<T>> {
     }
     const message = { subject, data };
     if (this.options.callback) {
-      this.options.callback(data, message);
+      try {
+        this.options.callback(data, message);
+      } catch (err) {
+        // The application's bug stays with its subscription; the connection keeps working.
+        this.host.error(new FastpathError('UNKNOWN', `the callback of the subscription to "${this.subject}" threw: ${(err as Error)?.message ?? String(err)}`, { cause: err, details: { reason: 'callback-threw', subject: subject } }));
+      }
       return;
     }
     this.inbox.push(message);

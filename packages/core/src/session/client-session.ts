@@ -175,9 +175,15 @@ export class ClientSession extends ClientHandshake {
     const id = this.allocateId();
     const flags = (kind === 'server-stream' ? 0 : RequestFlag.CLIENT_STREAM) | (kind === 'client-stream' ? 0 : RequestFlag.SERVER_STREAM);
     const frame = encodeRequest(id, method, budgetMs(deadline), metadata, kind === 'server-stream' ? payload : null, flags);
+    if (frame.length - HEADER_BYTES > this.peerMaxFrameBytes) {
+      throw new FastpathError('RESOURCE_EXHAUSTED', `request for ${method} is ${frame.length - HEADER_BYTES} bytes, over the server's maxFrameBytes ${this.peerMaxFrameBytes}`, {
+        details: { reason: 'frame-too-large', limit: this.peerMaxFrameBytes, size: frame.length - HEADER_BYTES },
+      });
+    }
     const st = new ClientStream(
       {
         write: (f) => this.conn.write(f),
+        maxFrameBytes: this.peerMaxFrameBytes,
         cancel: (sid) => this.sendCancel(sid),
         release: (sid) => {
           this.streams.delete(sid);

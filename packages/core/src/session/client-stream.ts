@@ -6,6 +6,8 @@ export type StreamKind = 'server-stream' | 'client-stream' | 'bidi';
 
 export interface ClientStreamHost {
   write(frame: Buffer): void;
+  /** The largest frame body the server accepts. */
+  maxFrameBytes: number;
   /** Sends CANCEL for this id (if the connection is open). */
   cancel(id: number): void;
   /** The call ended: forget its id. */
@@ -101,7 +103,17 @@ export class ClientStream {
   /** Sends one message, waiting for credit. Resolves false if the call has ended. */
   async send(message: unknown): Promise<boolean> {
     if (!(await this.gate.acquire()) || this.finished) return false;
-    this.host.write(encodeStreamData(this.id, message));
+    const frame = encodeStreamData(this.id, message);
+    if (frame.length - 12 > this.host.maxFrameBytes) {
+      this.fail(
+        new FastpathError('RESOURCE_EXHAUSTED', `a message for ${this.method} is ${frame.length - 12} bytes, over the server's maxFrameBytes ${this.host.maxFrameBytes}`, {
+          details: { reason: 'frame-too-large', limit: this.host.maxFrameBytes, size: frame.length - 12 },
+        }),
+        true,
+      );
+      return false;
+    }
+    this.host.write(frame);
     return true;
   }
 

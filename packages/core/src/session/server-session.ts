@@ -138,6 +138,7 @@ export class ServerSession extends ServerHandshake {
           peer: () => this.peer,
           conn: () => this.conn,
           highestId: () => this.highestId,
+          peerMaxFrameBytes: () => this.peerMaxFrameBytes,
         },
         this.hello?.echo !== false,
       );
@@ -215,7 +216,7 @@ export class ServerSession extends ServerHandshake {
     }
     if (ss) {
       const stream = st!;
-      const host = { write: (f: Buffer) => this.conn.write(f), succeedStream: (c: ServerCall) => this.finish(c), fail: (c: ServerCall, e: unknown) => this.fail(c, e) };
+      const host = { write: (f: Buffer) => this.conn.write(f), maxFrameBytes: this.peerMaxFrameBytes, succeedStream: (c: ServerCall) => this.finish(c), fail: (c: ServerCall, e: unknown) => this.fail(c, e) };
       if (isThenable(result)) result.then((iterable) => pumpStream(host, call, stream, iterable), (err) => this.fail(call, err));
       else void pumpStream(host, call, stream, result);
       return;

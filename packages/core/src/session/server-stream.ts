@@ -50,6 +50,8 @@ export class ServerStreamState {
 
 export interface PumpHost {
   write(frame: Buffer): void;
+  /** The largest frame body the client accepts. */
+  maxFrameBytes: number;
   /** Ends the call successfully (STREAM_END was written). */
   succeedStream(call: ServerCall): void;
   fail(call: ServerCall, err: unknown): void;
@@ -88,7 +90,17 @@ export async function pumpStream(host: PumpHost, call: ServerCall, st: ServerStr
         host.succeedStream(call);
         return;
       }
-      host.write(encodeStreamData(call.id, r.value));
+      const frame = encodeStreamData(call.id, r.value);
+      if (frame.length - 12 > host.maxFrameBytes) {
+        host.fail(
+          call,
+          new FastpathError('RESOURCE_EXHAUSTED', `a message of ${call.method} is ${frame.length - 12} bytes, over the client's maxFrameBytes ${host.maxFrameBytes}`, {
+            details: { reason: 'frame-too-large', limit: host.maxFrameBytes, size: frame.length - 12 },
+          }),
+        );
+        break;
+      }
+      host.write(frame);
     }
   } catch (err) {
     host.fail(call, err);

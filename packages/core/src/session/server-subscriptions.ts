@@ -46,6 +46,8 @@ export interface SubscriptionsHost {
   conn(): Connection;
   /** The highest id the client has used so far (to tell late frames from forged ones). */
   highestId(): number;
+  /** The largest frame body the client accepts. */
+  peerMaxFrameBytes(): number;
 }
 
 /**
@@ -55,6 +57,9 @@ export interface SubscriptionsHost {
 export class ServerSubscriptions implements SubscriptionOwner {
   private readonly subs = new Map<number, Sub>();
   private readonly backlog = new Set<Sub>();
+  /** Subscriptions whose authorization hook has not answered yet; false once withdrawn. */
+  private readonly deciding = new Map<number, boolean>();
+  private cleared = false;
 
   constructor(
     private readonly host: SubscriptionsHost,
@@ -75,7 +80,7 @@ export class ServerSubscriptions implements SubscriptionOwner {
   onSubscribe(sid: number, body: Uint8Array): void {
     const conn = this.host.conn();
     const { subject, queue } = decodeSubscribe(body);
-    if (this.subs.has(sid)) throw new ProtocolError('duplicate-id', `subscription id ${sid} is already in use`);
+    if (this.subs.has(sid) || this.deciding.has(sid)) throw new ProtocolError('duplicate-id', `subscription id ${sid} is already in use`);
     try {
       checkSubscribeSubject(subject);
       if (queue !== undefined && !/^[^\s]{1,256}$/.test(queue)) {
@@ -86,6 +91,10 @@ export class ServerSubscriptions implements SubscriptionOwner {
       return;
     }
     const allow = (ok: boolean): void => {
+      // Withdrawn (UNSUBSCRIBE) or the connection went away while the hook was deciding.
+      const wanted = this.deciding.get(sid) ?? true;
+      this.deciding.delete(sid);
+      if (this.cleared || !wanted) return;
       if (!ok) {
         conn.write(encodeError(sid, new FastpathError('PERMISSION_DENIED', `not allowed to subscribe to "${subject}"`, { details: { subject } })));
         return;
@@ -104,15 +113,26 @@ export class ServerSubscriptions implements SubscriptionOwner {
       conn.write(encodeError(sid, FastpathError.is(err) ? err : new FastpathError('PERMISSION_DENIED', String((err as Error)?.message ?? err))));
       return;
     }
-    if (typeof verdict === 'boolean') allow(verdict);
-    else
-      verdict.then(
-        (ok) => allow(ok === true),
-        (err) => conn.write(encodeError(sid, FastpathError.is(err) ? err : new FastpathError('PERMISSION_DENIED', String((err as Error)?.message ?? err)))),
-      );
+    if (typeof verdict === 'boolean') {
+      allow(verdict);
+      return;
+    }
+    this.deciding.set(sid, true);
+    verdict.then(
+      (ok) => allow(ok === true),
+      (err) => {
+        const wanted = this.deciding.get(sid) ?? true;
+        this.deciding.delete(sid);
+        if (!this.cleared && wanted) conn.write(encodeError(sid, FastpathError.is(err) ? err : new FastpathError('PERMISSION_DENIED', String((err as Error)?.message ?? err))));
+      },
+    );
   }
 
   onUnsubscribe(sid: number): void {
+    if (this.deciding.has(sid)) {
+      this.deciding.set(sid, false);
+      return;
+    }
     const sub = this.subs.get(sid);
     if (!sub) {
       if (sid > this.host.highestId()) throw new ProtocolError('unknown-id', `UNSUBSCRIBE for subscription ${sid}, which was never created`);
@@ -148,6 +168,16 @@ export class ServerSubscriptions implements SubscriptionOwner {
     const sub = bsub as Sub;
     const conn = this.host.conn();
     if (conn.closed) return;
+    const size = frame.length - 12;
+    if (size > this.host.peerMaxFrameBytes()) {
+      // The subscriber could not read it: skip it and tell the subscriber, keep the connection.
+      conn.write(
+        encodeError(0, new FastpathError('RESOURCE_EXHAUSTED', `a message on "${sub.subject}" was not delivered: ${size} bytes is over this connection's maxFrameBytes ${this.host.peerMaxFrameBytes()}`, {
+          details: { reason: 'event-too-large', subject: sub.subject, sid: sub.sid, size, limit: this.host.peerMaxFrameBytes() },
+        })),
+      );
+      return;
+    }
     if (sub.pending.length === 0 && conn.pendingBytes < this.host.highWaterBytes) {
       conn.write(frame);
       return;
@@ -158,6 +188,7 @@ export class ServerSubscriptions implements SubscriptionOwner {
     const { maxMessages, maxBytes, policy } = this.host.limits;
     if (sub.pending.length <= maxMessages && sub.pendingBytes <= maxBytes) return;
     if (policy === 'disconnect') {
+      this.host.onSlowConsumer({ subject: sub.subject, sid: sub.sid, policy, dropped: 0, totalDropped: sub.totalDropped });
       this.host.disconnect(
         new FastpathError('RESOURCE_EXHAUSTED', `slow consumer: subscription to "${sub.subject}" exceeded ${maxMessages} messages or ${maxBytes} bytes`, {
           details: { reason: 'slow-consumer', subject: sub.subject, limit: maxMessages },
@@ -209,6 +240,8 @@ export class ServerSubscriptions implements SubscriptionOwner {
 
   /** The connection ended: forget every subscription. */
   clear(): void {
+    this.cleared = true;
+    this.deciding.clear();
     for (const sub of [...this.subs.values()]) this.drop(sub);
   }
 }

@@ -21,6 +21,14 @@ export class NetConnection implements Connection {
   private isClosed = false;
   private closeError: Error | undefined;
   private readonly flushFn = (): void => this.flush();
+  /** Someone saw bytes pending: report when they are all handed to the OS, even without backpressure. */
+  private drainWanted = false;
+  private readonly afterWrite = (): void => {
+    if (this.drainWanted && this.queued === 0 && this.socket.writableLength === 0) {
+      this.drainWanted = false;
+      this.onDrain?.();
+    }
+  };
 
   constructor(
     readonly socket: Socket,
@@ -30,7 +38,10 @@ export class NetConnection implements Connection {
   ) {
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onData?.(chunk));
-    socket.on('drain', () => this.onDrain?.());
+    socket.on('drain', () => {
+      this.drainWanted = false;
+      this.onDrain?.();
+    });
     socket.on('error', (err) => {
       this.closeError ??= err;
     });
@@ -44,7 +55,9 @@ export class NetConnection implements Connection {
   }
 
   get pendingBytes(): number {
-    return this.queued + this.socket.writableLength;
+    const n = this.queued + this.socket.writableLength;
+    if (n > 0) this.drainWanted = true;
+    return n;
   }
 
   write(bytes: Uint8Array): void {
@@ -54,7 +67,7 @@ export class NetConnection implements Connection {
       // written later in the same tick are queued and leave together on process.nextTick.
       this.flushScheduled = true;
       queueMicrotask(this.flushFn);
-      if (!this.socket.destroyed) this.socket.write(bytes);
+      if (!this.socket.destroyed) this.socket.write(bytes, this.drainWanted ? this.afterWrite : undefined);
       return;
     }
     this.queue.push(bytes);
@@ -68,13 +81,14 @@ export class NetConnection implements Connection {
     const total = this.queued;
     this.queue = [];
     this.queued = 0;
+    const cb = this.drainWanted ? this.afterWrite : undefined;
     if (q.length === 1) {
-      this.socket.write(q[0]!);
+      this.socket.write(q[0]!, cb);
     } else if (total <= CONCAT_LIMIT) {
-      this.socket.write(Buffer.concat(q, total));
+      this.socket.write(Buffer.concat(q, total), cb);
     } else {
       this.socket.cork();
-      for (const b of q) this.socket.write(b);
+      for (let i = 0; i < q.length; i++) this.socket.write(q[i]!, i === q.length - 1 ? cb : undefined);
       this.socket.uncork();
     }
   }

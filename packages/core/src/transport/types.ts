@@ -28,7 +28,10 @@ export interface Connection {
   onData: ((chunk: Uint8Array) => void) | null;
   /** Called once when the connection is gone, with the error if it failed. */
   onClose: ((err?: Error) => void) | null;
-  /** Called when the OS has taken all queued bytes after a period of backpressure. */
+  /**
+   * Called when the OS has taken all queued bytes, after a period of backpressure or after
+   * `pendingBytes` was read while non-zero.
+   */
   onDrain: (() => void) | null;
 }
 

@@ -32,6 +32,7 @@ export {
   type CallOptions,
   type CallContext,
   type ServiceClient,
+  type UnaryServiceClient,
   type ServiceHandlers,
   type ServiceDefinition,
   type MethodOptions,

@@ -12,7 +12,7 @@ import type { Tier } from '../transport/types.js';
 import { composeClient, type ClientCallInfo, type ClientInterceptor } from './interceptors.js';
 import { localTiers, tierOptions } from './fast-path.js';
 import { DEFAULTS, resolveCommon, type CommonOptions, type FastPathOptions } from './options.js';
-import { methodPath, type CallOptions, type MethodOptions, type ServiceClient, type ServiceDefinition } from './service.js';
+import { methodPath, type CallOptions, type MethodOptions, type ServiceClient, type ServiceDefinition, type UnaryServiceClient } from './service.js';
 import { runValidator } from './validation.js';
 import { checkPublishSubject, checkSubscribeSubject } from '../protocol/subject.js';
 import { Subscription, type SubscribeOptions } from './subscription.js';
@@ -131,7 +131,14 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
     checkSubscribeSubject(subject);
     return new Subscription<T>(subject, options, {
       subscribe: (sub, sink: SubscriptionSink) => {
-        this.subscriptions.set(sub, this.session.subscribe(subject, options.queue, sink));
+        const sid = this.session.subscribe(subject, options.queue, {
+          ...sink,
+          onRefused: (err) => {
+            this.subscriptions.delete(sub);
+            sink.onRefused(err);
+          },
+        });
+        this.subscriptions.set(sub, sid);
       },
       unsubscribe: (s) => {
         const sid = this.subscriptions.get(s);
@@ -207,8 +214,14 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
     return this.invoke({ method, request, options: options ?? {} }) as Promise<R>;
   }
 
-  /** A typed proxy for a service. `def` is a ServiceDefinition or just the service name. */
-  service<S>(def: ServiceDefinition<S> | string): ServiceClient<S> {
+  /**
+   * A typed proxy for a service. With a ServiceDefinition it has every method (by shape) and
+   * topic. With just the service name it can only know unary methods: streams and topics need the
+   * definition (codegen writes it), so the name-only proxy's type leaves them out.
+   */
+  service<S>(def: ServiceDefinition<S>): ServiceClient<S>;
+  service<S>(name: string): UnaryServiceClient<S>;
+  service<S>(def: ServiceDefinition<S> | string): ServiceClient<S> | UnaryServiceClient<S> {
     const name = typeof def === 'string' ? def : def.name;
     const methods = (typeof def === 'string' ? {} : def.methods) as Record<string, MethodOptions | undefined>;
     const cached = this.proxies.get(name);

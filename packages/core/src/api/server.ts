@@ -47,6 +47,12 @@ export interface ConnectionInfo {
   readonly agent: string;
   readonly meta: Readonly<Record<string, string>>;
   readonly inFlight: number;
+  /** Subscriptions this connection holds. */
+  readonly subscriptions: number;
+  /** Bytes of events waiting in this connection's subscription queues (bounded by subscriptionQueue). */
+  readonly queuedBytes: number;
+  /** Bytes written to the connection and not yet taken by the OS. */
+  readonly pendingBytes: number;
 }
 
 export type ServerEvents = {
@@ -325,6 +331,9 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
       agent: session.peer.agent,
       meta: session.peer.meta,
       inFlight: closed ? 0 : session.inFlight,
+      subscriptions: closed ? 0 : session.subscriptionCount,
+      queuedBytes: closed ? 0 : session.queuedEventBytes,
+      pendingBytes: closed ? 0 : session.writePending,
     };
   }
 

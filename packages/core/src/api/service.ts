@@ -71,6 +71,13 @@ export type ServiceClient<S> = {
   readonly [K in TopicKeys<S>]: S[K] extends Topic<infer T> ? TopicClient<T> : never;
 };
 
+type IsStreamMethod<F> = IsStream<RequestOf<F>> extends true ? true : IsStream<ReturnType<Extract<F, AnyFn>>> extends true ? true : false;
+
+/** The proxy `client.service<S>('Name')` returns: unary methods only (streams and topics need a definition). */
+export type UnaryServiceClient<S> = {
+  readonly [K in MethodKeys<S> as IsStreamMethod<S[K]> extends true ? never : K]: ClientMethod<S[K]>;
+};
+
 /** The server signature of one contract method, by its shape. */
 type HandlerMethod<F> = IsStream<RequestOf<F>> extends true
   ? IsStream<ReturnType<Extract<F, AnyFn>>> extends true

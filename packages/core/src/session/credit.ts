@@ -50,7 +50,8 @@ export class ReceiveWindow {
   /** A message arrived. False when the sender exceeded its credit (a protocol violation). */
   arrived(): boolean {
     this.outstanding++;
-    return this.outstanding <= STREAM_WINDOW + this.consumed;
+    // Messages consumed but not yet returned as credit give the sender nothing more to send.
+    return this.outstanding <= STREAM_WINDOW;
   }
 
   /** The consumer took a message. Returns the credit to send now, or 0. */

@@ -178,9 +178,12 @@ export abstract class FrameSession {
   /** The write channel drained after backpressure. */
   protected onWritable(): void {}
 
-  /** Ends the session because of `err`, telling the peer why in GOAWAY. */
+  /** Ends the session because of `err` (not a protocol violation), telling the peer why in GOAWAY. */
   protected protocolFailureWith(err: FastpathError): void {
-    this.protocolFailure(err);
+    if (this.state === 'closed') return;
+    this.conn.write(encodeGoAway(err.code, err.message, this.lastAcceptedId()));
+    this.closeReason = err;
+    this.terminate(err);
   }
 
   /** A staged channel closed before the switch. */

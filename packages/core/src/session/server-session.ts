@@ -151,6 +151,11 @@ export class ServerSession extends ServerHandshake {
     return this.subscriptions?.count ?? 0;
   }
 
+  /** Bytes written on the current channel and not yet taken by the OS. */
+  get writePending(): number {
+    return this.conn.closed ? 0 : this.conn.pendingBytes;
+  }
+
   get queuedEventBytes(): number {
     return this.subscriptions?.queuedBytes ?? 0;
   }

@@ -182,7 +182,8 @@ describe('fastpath CLI', () => {
     for (const [args, message] of [
       [[], 'Usage: fastpath <command>'],
       [['frobnicate'], 'fastpath: unknown command "frobnicate"'],
-      [['gen'], 'fastpath: "gen" is not implemented yet'],
+      [['call'], 'fastpath: "call" is not implemented yet'],
+      [['gen'], 'fastpath gen: '],
       [['doctor', '--bogus'], "fastpath doctor: Unknown option '--bogus'"],
     ] as const) {
       const r = await fastpath([...args]);

@@ -29,6 +29,14 @@ export interface CommandEntry {
 
 export const COMMANDS: readonly CommandEntry[] = [
   {
+    name: 'gen',
+    summary: 'generate typed stubs and validators from TypeScript service contracts',
+    load: async () => {
+      const { runGen, genHelp } = await import('../run-gen.js');
+      return { name: 'gen', help: genHelp, run: (args, io) => runGen(args, io) };
+    },
+  },
+  {
     name: 'doctor',
     summary: 'show the native addon, host identity, available tiers and shm settings',
     load: async () => (await import('./doctor.js')).doctorCommand,
@@ -36,7 +44,7 @@ export const COMMANDS: readonly CommandEntry[] = [
 ];
 
 /** Commands the CLI will have (issue 8) but does not yet. */
-export const PLANNED: readonly string[] = ['gen', 'bench', 'call'];
+export const PLANNED: readonly string[] = ['bench', 'call'];
 
 export function findCommand(name: string): CommandEntry | undefined {
   return COMMANDS.find((c) => c.name === name);

@@ -4,13 +4,19 @@
  * single-threaded Node processes; the pinger sends the next ping when the pong arrives.
  *
  *   node -C fastpath-src --import tsx packages/native/scripts/pingpong.ts [--n 3000] [--warmup 500]
- *        [--modes inline,worker,adaptive] [--spin 200] [--no-net]
+ *        [--modes inline,worker,adaptive,spin] [--spin 200] [--spin-budget 1000]
+ *        [--spin-mode adaptive] [--pin 0,1] [--no-net]
+ *
+ * The `spin` row is `--spin-mode` plus the opt-in synchronous spin (`spin: { budgetMicros:
+ * --spin-budget }`) on both ends. Both ends are main threads here, so it sets allowMainThread.
+ * `--pin a,b` pins the pinger to CPU a and each pong process to CPU b (taskset), for every row: the
+ * scheduler's placement (same core or not) decides the spin row, and the worker row too.
  *
  * DIRBASE=/some/dir puts the doorbell FIFOs there (default: $XDG_RUNTIME_DIR or the tmpdir).
  * Prints one line per row: p50, p99, mean and max RTT in µs, and round trips per second.
  * CPU is shared on dev machines: treat the numbers as rough and compare rows of one run.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,7 +37,7 @@ if (process.argv[2] === '--pong') {
   const kind = process.argv[3]!;
   const target = JSON.parse(process.argv[4]!);
   if (kind === 'shm') {
-    const c = attachShm(target.token, { mode: target.mode as ShmMode, spinMicros: target.spin });
+    const c = attachShm(target.token, { mode: target.mode as ShmMode, spinMicros: target.spin, ...spinOption(target.spinBudget) });
     c.onData = (b) => c.write(b);
     c.onClose = () => process.exit(0);
   } else {
@@ -46,8 +52,19 @@ if (process.argv[2] === '--pong') {
   await main();
 }
 
+function spinOption(budget: number | undefined): { spin?: { budgetMicros: number; allowMainThread: boolean } } {
+  return budget ? { spin: { budgetMicros: budget, allowMainThread: true } } : {};
+}
+
 function startPong(kind: string, target: unknown): ChildProcess {
-  return fork(self, ['--pong', kind, JSON.stringify(target)], { execArgv: ['-C', 'fastpath-src', '--import', 'tsx'], stdio: 'inherit' });
+  const child = fork(self, ['--pong', kind, JSON.stringify(target)], { execArgv: ['-C', 'fastpath-src', '--import', 'tsx'], stdio: 'inherit' });
+  const pin = arg('pin', '');
+  if (pin) {
+    const [a, b] = pin.split(',');
+    execFileSync('taskset', ['-acp', a!, String(process.pid)], { stdio: 'ignore' });
+    execFileSync('taskset', ['-acp', b ?? a!, String(child.pid)], { stdio: 'ignore' });
+  }
+  return child;
 }
 
 type Io = { write(b: Buffer): void; onData(fn: (b: Buffer) => void): void; close(): void };
@@ -91,13 +108,17 @@ function report(name: string, rtts: number[]): void {
   console.log(`${name.padEnd(14)} p50 ${f(q(0.5))} µs  p99 ${f(q(0.99))} µs  mean ${f(mean)} µs  max ${f(s[s.length - 1]!)} µs  ${Math.round(1e6 / mean).toString().padStart(7)} rt/s`);
 }
 
-async function runShm(mode: ShmMode, n: number, warmup: number, spin: number): Promise<void> {
-  const offer = createShmOffer({ mode, spinMicros: spin, ...(process.env.DIRBASE ? { dirBase: process.env.DIRBASE } : {}) });
-  const child = startPong('shm', { token: offer.token, mode, spin });
+async function runShm(mode: ShmMode, n: number, warmup: number, spin: number, spinBudget?: number): Promise<void> {
+  const offer = createShmOffer({ mode, spinMicros: spin, ...spinOption(spinBudget), ...(process.env.DIRBASE ? { dirBase: process.env.DIRBASE } : {}) });
+  const child = startPong('shm', { token: offer.token, mode, spin, spinBudget });
   const conn: ShmConnection = await offer.attached;
   const io: Io = { write: (b) => conn.write(b), onData: (fn) => (conn.onData = fn as (c: Uint8Array) => void), close: () => conn.close() };
   const rtts = await pingpong(io, n, warmup);
-  report(`shm-${mode}`, rtts);
+  report(spinBudget ? `shm-spin` : `shm-${mode}`, rtts);
+  if (spinBudget) {
+    const i = conn.info();
+    console.log(`${''.padEnd(14)} (${mode} + spin ${spinBudget} µs; pinger: ${i.spinDeliveries} of ${i.spins} spins caught the pong)`);
+  }
   conn.close();
   await new Promise((r) => child.once('exit', r));
 }
@@ -125,11 +146,17 @@ async function main(): Promise<void> {
   const n = Number(arg('n', '3000'));
   const warmup = Number(arg('warmup', '500'));
   const spin = Number(arg('spin', '200'));
-  const modes = arg('modes', 'inline,worker,adaptive').split(',') as ShmMode[];
-  console.log(`64-byte ping-pong, ${n} round trips after ${warmup} warm-up, node ${process.version}, spinMicros ${spin}`);
+  const spinBudget = Number(arg('spin-budget', '1000'));
+  const spinMode = arg('spin-mode', 'adaptive') as ShmMode;
+  const modes = arg('modes', 'inline,worker,adaptive,spin').split(',');
+  const pin = arg('pin', '');
+  console.log(`64-byte ping-pong, ${n} round trips after ${warmup} warm-up, node ${process.version}, spinMicros ${spin}${pin ? `, pinned ${pin}` : ''}`);
   if (!process.argv.includes('--no-net')) {
     await runNet('tcp', n, warmup);
     await runNet('uds', n, warmup);
   }
-  for (const m of modes) await runShm(m, n, warmup, spin);
+  for (const m of modes) {
+    if (m === 'spin') await runShm(spinMode, n, warmup, spin, spinBudget);
+    else await runShm(m as ShmMode, n, warmup, spin);
+  }
 }

@@ -9,6 +9,7 @@ export {
   ShmConnection,
   ShmError,
   SHM_DEFAULTS,
+  SHM_SPIN_MAX_MICROS,
   attachShm,
   createShmOffer,
   parseShmToken,
@@ -18,6 +19,7 @@ export {
   type ShmOffer,
   type ShmOfferOptions,
   type ShmOptions,
+  type ShmSpinOptions,
 } from './shm-connection.js';
 import { nativeStatus } from './native.js';
 

@@ -50,9 +50,12 @@ export interface NativeChannelOptions {
 
 /** Event kinds passed as the first argument of the channel callback. */
 export const NativeEvent = {
-  /** arg: one Buffer (a copy of the bytes). */
+  /**
+   * arg: one Uint8Array, a copy of the bytes. Chunks up to 4 KiB are views into a shared 8 KiB
+   * ArrayBuffer (as Buffer.allocUnsafe's pool), larger ones are Buffers of their own.
+   */
   DATA: 0,
-  /** arg: Buffer[], in order. */
+  /** arg: Uint8Array[], in order (as for DATA). */
   BATCH: 1,
   /** The attacher has mapped everything; the names are unlinked. Creator only. */
   ATTACHED: 2,
@@ -62,7 +65,7 @@ export const NativeEvent = {
   CLOSED: 4,
 } as const;
 
-export type NativeCallback = (kind: number, arg?: Buffer | Buffer[] | string) => void;
+export type NativeCallback = (kind: number, arg?: Uint8Array | Uint8Array[] | string) => void;
 
 export interface NativeChannelInfo {
   side: 0 | 1;
@@ -76,6 +79,10 @@ export interface NativeChannelInfo {
   polling: boolean;
   /** The consumer-asleep flag is set: the peer rings the doorbell on its next write. */
   armed: boolean;
+  /** spin() calls that polled the ring. */
+  spins: number;
+  /** Of those, the ones that delivered something. */
+  spinDeliveries: number;
 }
 
 /** One end of a shared-memory channel. All methods are safe to call after close. */
@@ -85,6 +92,20 @@ export interface NativeShmChannel {
   pending(): number;
   /** Start (true) or stop (false) handing received bytes to the callback. Starts stopped. */
   setReading(on: boolean): void;
+  /**
+   * Busy-polls the receive ring in this thread for at most `budgetMicros` (0 to MAX_SPIN_MICROS,
+   * fractional allowed; a RangeError otherwise), flushing queued writes as it goes. What arrives
+   * goes to the callback synchronously, from inside this call (DATA or BATCH, bounded by batchMax
+   * as in a loop step), and it returns at once: the number of chunks delivered. 0: the budget ran
+   * out, or it did not poll (not reading, peer not attached yet, already inside spin). -1: not
+   * open. An exception thrown by the callback is thrown by spin(). Afterwards the channel goes
+   * back to its mode on the next loop turn (worker re-arms its doorbell).
+   *
+   * `perTurn`: the first such spin in an event-loop turn (libuv's loop_count) opens a window of
+   * `budgetMicros`, wall clock; it and every later `perTurn` spin in the same turn end with the
+   * window (0 once it has closed, even with data waiting: the loop delivers that).
+   */
+  spin(budgetMicros: number, perTurn?: boolean): number;
   /** Graceful: true if closed at once, else CLOSED follows when the queue is flushed. */
   close(): boolean;
   /** At once, no callback. Idempotent. */
@@ -101,6 +122,8 @@ export interface NativeConstants {
   readonly HEADER_BYTES: number;
   readonly MIN_RING_BYTES: number;
   readonly MAX_RING_BYTES: number;
+  /** The longest budget spin() takes, in µs (100000). */
+  readonly MAX_SPIN_MICROS: number;
   readonly OFF_MAGIC: number;
   readonly OFF_RING_BYTES: number;
   readonly OFF_TAIL0: number;

@@ -1,6 +1,7 @@
 // One shared-memory connection end: a segment with two rings, two doorbells, and the libuv
 // handles that drive it on the event-loop thread. No helper threads: the loop itself either polls
-// the ring (uv_idle) or sleeps on this side's doorbell FIFO (uv_poll), depending on the mode.
+// the ring (uv_idle) or sleeps on this side's doorbell FIFO (uv_poll), depending on the mode. The
+// opt-in spin is the exception: Spin() busy-polls inside a call from JS, for a bounded time.
 #pragma once
 
 #include <uv.h>
@@ -37,7 +38,7 @@ struct ChannelToken {
 };
 
 // How a channel reaches its owner (the JS binding). Called on the loop thread only, and never
-// from inside a call the owner made into the channel.
+// from inside a call the owner made into the channel, except Spin (between BeginSync and EndSync).
 class ChannelSink {
  public:
   virtual ~ChannelSink() = default;
@@ -50,6 +51,11 @@ class ChannelSink {
   virtual void OnClosed(const std::string* error) = 0;  // nullptr: a clean close
   virtual void Detach() = 0;                             // drop every reference into JS
   virtual void OnHandlesClosed() = 0;                    // the last uv handle is closed
+  // Spin (a call from JS): between these, JS is called synchronously in its own handle scope, and
+  // an exception thrown by the callback stays pending (CallFailed) for the caller of spin().
+  virtual void BeginSync() = 0;
+  virtual void EndSync() = 0;
+  virtual bool CallFailed() const = 0;
 };
 
 class Channel {
@@ -63,6 +69,13 @@ class Channel {
   // channel is not open.
   int64_t Write(const uint8_t* p, size_t n);
   void SetReading(bool on);
+  // Busy-polls the receive ring in the calling thread for at most budgetNanos and delivers what
+  // arrives through the sink synchronously. Returns as soon as it delivered something: the number
+  // of chunks delivered, 0 if the budget ran out (or it may not spin now: not reading, not
+  // attached, or already spinning), -1 if the channel is not open.
+  // perTurn: the first such spin in an event-loop turn opens a window of budgetNanos (wall clock,
+  // JS run in between included); it and every later perTurn spin of the same turn end with it.
+  int64_t Spin(uint64_t budgetNanos, bool perTurn);
   // Graceful close: flushes queued bytes first. Returns true if it closed at once; otherwise
   // OnClosed follows when the queue is flushed.
   bool Close();
@@ -80,6 +93,8 @@ class Channel {
   bool polling() const { return polling_; }
   bool armed() const { return armed_; }
   size_t pendingBytes() const { return pendingBytes_; }
+  uint64_t spins() const { return spins_; }
+  uint64_t spinDeliveries() const { return spinDeliveries_; }
   const ChannelOptions& options() const { return opt_; }
   // Tests only: writes `value` (width 4 or 8) at `offset` in the header, as a hostile peer would,
   // then rings the peer. Returns false if out of range or not open.
@@ -99,6 +114,7 @@ class Channel {
   void StepInner(bool doorbell);
   bool FlushPending(bool* activity);
   int Deliver(bool* more);
+  int SpinInner(uint64_t budgetNanos, uint64_t hardDeadline);
   void Schedule(bool activity, bool more);
   bool TrySleep();
   void SetPolling(bool on);
@@ -130,6 +146,11 @@ class Channel {
   size_t pendingOff_ = 0;
   size_t pendingBytes_ = 0;
   uint64_t lastActivity_ = 0;
+  bool spinning_ = false;       // inside Spin: it is not re-entered
+  uint64_t spinTurn_ = ~0ull;   // the loop turn (uv_metrics_info loop_count) of turnEnd_
+  uint64_t turnEnd_ = 0;        // when that turn's perTurn spin window closes (ns)
+  uint64_t spins_ = 0;          // Spin calls that polled
+  uint64_t spinDeliveries_ = 0; // of those, the ones that delivered something
   int refs_ = 1;
 };
 

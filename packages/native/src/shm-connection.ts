@@ -12,6 +12,7 @@
  */
 import { statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import type { Connection } from '@fastpath/core';
 import {
   binding,
@@ -25,6 +26,24 @@ import {
 } from './native.js';
 
 export type ShmMode = 'inline' | 'worker' | 'adaptive';
+
+/** The longest spin budget, in µs. */
+export const SHM_SPIN_MAX_MICROS = 100_000;
+
+/**
+ * The opt-in synchronous spin, for a thread that has a core to itself (a worker thread). After a
+ * `write()`, before the thread returns to its event loop, the connection busy-polls the receive
+ * ring for the reply and hands it to `onData` at once. The rest of the time it behaves as its mode.
+ */
+export interface ShmSpinOptions {
+  /**
+   * The most time, in µs (an integer from 1 to 100000), spent spinning for one reply, and in all
+   * between two event-loop turns: once it is spent, the loop gets its turn before the next spin.
+   */
+  budgetMicros: number;
+  /** Allow it on the main thread. Default false: creating the connection there throws EMAINTHREAD. */
+  allowMainThread?: boolean;
+}
 
 export interface ShmOptions {
   /**
@@ -42,6 +61,8 @@ export interface ShmOptions {
   ringBytes?: number;
   /** Largest chunk handed to `onData` (the "large MTU"). Default 64 KiB. */
   slotBytes?: number;
+  /** Opt-in synchronous spin after each write (off by default); see ShmSpinOptions. */
+  spin?: ShmSpinOptions;
 }
 
 export interface ShmOfferOptions extends ShmOptions {
@@ -58,6 +79,8 @@ export interface ResolvedShmOptions {
   batchMax: number;
   ringBytes: number;
   slotBytes: number;
+  /** Present only when the spin was asked for. */
+  spin?: Readonly<Required<ShmSpinOptions>>;
 }
 
 export const SHM_DEFAULTS = Object.freeze({
@@ -69,7 +92,7 @@ export const SHM_DEFAULTS = Object.freeze({
   attachTimeoutMs: 5000,
 });
 
-/** An Error with a stable `code` (ENOENT, EPERM, EBADTOKEN, ENATIVE, ETIMEDOUT, ECANCELED, ESHMCORRUPT, ...). */
+/** An Error with a stable `code` (ENOENT, EPERM, EBADTOKEN, ENATIVE, ETIMEDOUT, ECANCELED, ESHMCORRUPT, EMAINTHREAD, ...). */
 export class ShmError extends Error {
   constructor(
     readonly code: string,
@@ -92,7 +115,33 @@ function int(name: string, v: number | undefined, def: number, min: number, max:
   return v;
 }
 
-/** Validates options, fills defaults and resolves `adaptive` to `worker` on a single-core machine. */
+function resolveSpin(v: ShmSpinOptions | undefined | null): Readonly<Required<ShmSpinOptions>> | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object') throw new ShmError('EINVAL', `spin must be an object { budgetMicros, allowMainThread? } (got ${String(v)})`);
+  const budgetMicros = v.budgetMicros;
+  if (typeof budgetMicros !== 'number' || !Number.isInteger(budgetMicros) || budgetMicros < 1 || budgetMicros > SHM_SPIN_MAX_MICROS) {
+    throw new ShmError('EINVAL', `spin.budgetMicros must be an integer from 1 to ${SHM_SPIN_MAX_MICROS} (got ${String(budgetMicros)})`);
+  }
+  const allow = v.allowMainThread ?? false;
+  if (typeof allow !== 'boolean') throw new ShmError('EINVAL', `spin.allowMainThread must be a boolean (got ${String(allow)})`);
+  return Object.freeze({ budgetMicros, allowMainThread: allow });
+}
+
+/** Creation refuses a spin on the main thread unless it was allowed: it would block the event loop. */
+function checkSpinThread(o: ResolvedShmOptions): void {
+  if (o.spin && !o.spin.allowMainThread && isMainThread) {
+    throw new ShmError(
+      'EMAINTHREAD',
+      `shm spin refused on the main thread: it blocks the event loop for up to ${o.spin.budgetMicros} µs after each write. ` +
+        'Use the connection from a worker thread with a core to itself, or set spin.allowMainThread: true',
+    );
+  }
+}
+
+/**
+ * Validates options, fills defaults and resolves `adaptive` to `worker` on a single-core machine.
+ * (It does not apply the main-thread rule of `spin`: creating a connection does.)
+ */
 export function resolveShmOptions(options: ShmOptions = {}): ResolvedShmOptions {
   const requestedMode = options.mode ?? SHM_DEFAULTS.mode;
   if (requestedMode !== 'inline' && requestedMode !== 'worker' && requestedMode !== 'adaptive') {
@@ -102,6 +151,7 @@ export function resolveShmOptions(options: ShmOptions = {}): ResolvedShmOptions 
   if ((ringBytes & (ringBytes - 1)) !== 0) throw new ShmError('EINVAL', `ringBytes must be a power of two (got ${ringBytes})`);
   // No spare core to poll on: polling would only steal time from the peer.
   const mode = requestedMode === 'adaptive' && availableParallelism() < 2 ? 'worker' : requestedMode;
+  const spin = resolveSpin(options.spin);
   return {
     mode,
     requestedMode,
@@ -109,6 +159,7 @@ export function resolveShmOptions(options: ShmOptions = {}): ResolvedShmOptions 
     batchMax: int('batchMax', options.batchMax, SHM_DEFAULTS.batchMax, 1, 65536),
     ringBytes,
     slotBytes: int('slotBytes', options.slotBytes, SHM_DEFAULTS.slotBytes, 1, 2 ** 30),
+    ...(spin ? { spin } : {}),
   };
 }
 
@@ -161,12 +212,24 @@ function toError(e: unknown): ShmError {
   return new ShmError(typeof err?.code === 'string' ? err.code : 'EIO', String(err?.message ?? e), { cause: e });
 }
 
+/** The addon hands small chunks over as Uint8Array views of a pool: onData gets Buffers, as from a socket. */
+function asBuffer(chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
 /** How long close() waits for the peer to take the queued bytes before it destroys the channel. */
 const CLOSE_TIMEOUT_MS = 2000;
 
 /**
  * A core `Connection` over a native shm channel. Reading starts when `onData` is set and pauses
  * (bytes stay in the ring, backpressuring the peer) while it is null.
+ *
+ * With `spin`, a write() queues one microtask (one per burst of writes) that spins for the reply.
+ * A microtask, not inside write(): `onData` is never called from inside write(), so a caller can
+ * write a request and then record it, as with a socket, and it never re-enters `onData`. It still
+ * runs before the thread returns to its event loop. The spins of one loop turn share one window
+ * of budgetMicros, so a stream of replies that each prompt a new request cannot keep the loop
+ * from its timers and I/O for longer than that.
  */
 export class ShmConnection implements Connection {
   readonly tier = 'shm' as const;
@@ -180,6 +243,12 @@ export class ShmConnection implements Connection {
   private closeTimer: NodeJS.Timeout | undefined;
   /** Set by the offer to hear about the attach. */
   onAttachedInternal: (() => void) | null = null;
+  /** The spin budget in µs; 0: no spin. */
+  private readonly spinMicros: number;
+  private spinQueued = false;
+  /** Depth of native callbacks on the stack (spin() must not re-enter onData). */
+  private handling = 0;
+  private readonly spinTask = (): void => this.spinAfterWrite();
 
   /** @internal Use createShmOffer() or attachShm(). */
   constructor(
@@ -189,6 +258,7 @@ export class ShmConnection implements Connection {
     readonly remote: string,
   ) {
     this.options = options;
+    this.spinMicros = options.spin?.budgetMicros ?? 0;
   }
 
   get mode(): ShmMode {
@@ -215,6 +285,34 @@ export class ShmConnection implements Connection {
   write(bytes: Uint8Array): void {
     if (this.isClosed || this.closing || bytes.length === 0) return;
     this.channel.write(bytes);
+    if (this.spinMicros > 0 && !this.spinQueued) {
+      this.spinQueued = true;
+      queueMicrotask(this.spinTask);
+    }
+  }
+
+  /**
+   * Spins once now: busy-polls for at most `budgetMicros` (default: the configured budget; at most
+   * 100000) and hands what arrives to `onData` before it returns. Returns the chunks delivered: 0
+   * when the budget ran out, or when called from inside `onData` (never re-entered), -1 when
+   * closed. Only for connections created with the `spin` option (else EINVAL).
+   */
+  spin(budgetMicros: number = this.spinMicros): number {
+    if (this.spinMicros === 0) throw new ShmError('EINVAL', 'spin() needs a connection created with the spin option');
+    if (typeof budgetMicros !== 'number' || !(budgetMicros >= 0 && budgetMicros <= SHM_SPIN_MAX_MICROS)) {
+      throw new ShmError('EINVAL', `spin budgetMicros must be a number from 0 to ${SHM_SPIN_MAX_MICROS} (got ${String(budgetMicros)})`);
+    }
+    if (this.isClosed) return -1;
+    if (this.handling > 0 || this.closing) return 0;
+    return this.channel.spin(budgetMicros);
+  }
+
+  /** The microtask queued by write(): spins for the reply, within this loop turn's window. */
+  private spinAfterWrite(): void {
+    this.spinQueued = false;
+    // (A microtask runs with no JS below it, so `handling` is 0 here; checked all the same.)
+    if (this.isClosed || this.closing || this.dataFn === null || this.handling > 0) return;
+    this.channel.spin(this.spinMicros, true);
   }
 
   close(): void {
@@ -246,15 +344,24 @@ export class ShmConnection implements Connection {
   }
 
   /** @internal The native callback. */
-  handle(kind: number, arg?: Buffer | Buffer[] | string): void {
+  handle(kind: number, arg?: Uint8Array | Uint8Array[] | string): void {
+    this.handling++;
+    try {
+      this.dispatch(kind, arg);
+    } finally {
+      this.handling--;
+    }
+  }
+
+  private dispatch(kind: number, arg?: Uint8Array | Uint8Array[] | string): void {
     switch (kind) {
       case NativeEvent.DATA:
-        this.dataFn?.(arg as Buffer);
+        this.dataFn?.(asBuffer(arg as Uint8Array));
         break;
       case NativeEvent.BATCH:
-        for (const chunk of arg as Buffer[]) {
+        for (const chunk of arg as Uint8Array[]) {
           if (this.isClosed || !this.dataFn) break;
-          this.dataFn(chunk);
+          this.dataFn(asBuffer(chunk));
         }
         break;
       case NativeEvent.ATTACHED:
@@ -295,10 +402,11 @@ function describeToken(t: ShmToken, side: 0 | 1): string {
   return `shm:${t.shm}#${side}`;
 }
 
-/** Creates a segment and doorbells and waits for one peer to attach. Throws ShmError if the addon is unavailable or creation fails. */
+/** Creates a segment and doorbells and waits for one peer to attach. Throws ShmError if the addon is unavailable, the options are refused (EINVAL, EMAINTHREAD) or creation fails. */
 export function createShmOffer(options: ShmOfferOptions = {}): ShmOffer {
   const b = requireBinding();
   const resolved = resolveShmOptions(options);
+  checkSpinThread(resolved);
   const timeoutMs = int('attachTimeoutMs', options.attachTimeoutMs, SHM_DEFAULTS.attachTimeoutMs, 1, 2 ** 31 - 1);
   let conn: ShmConnection | null = null;
   let channel: NativeShmChannel;
@@ -344,11 +452,12 @@ export function createShmOffer(options: ShmOfferOptions = {}): ShmOffer {
   return { token, attached, cancel };
 }
 
-/** Attaches to an offer's token; synchronous. Throws ShmError (EBADTOKEN, ENOENT, EPERM, ENATIVE, ...). */
+/** Attaches to an offer's token; synchronous. Throws ShmError (EBADTOKEN, ENOENT, EPERM, ENATIVE, EMAINTHREAD, ...). */
 export function attachShm(token: unknown, options: ShmOptions = {}): ShmConnection {
   const b = requireBinding();
   const t = parseShmToken(token);
   const resolved = { ...resolveShmOptions({ ...options, ringBytes: t.ringBytes }) };
+  checkSpinThread(resolved);
   let conn: ShmConnection | null = null;
   let channel: NativeShmChannel;
   try {

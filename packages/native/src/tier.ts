@@ -5,7 +5,7 @@
  */
 import type { Connection } from '@fastpath/core';
 import { nativeStatus } from './native.js';
-import { attachShm, createShmOffer, type ShmMode, type ShmOffer, type ShmOfferOptions } from './shm-connection.js';
+import { attachShm, createShmOffer, type ShmMode, type ShmOffer, type ShmOfferOptions, type ShmSpinOptions } from './shm-connection.js';
 
 export interface ShmTierOffer {
   params: Record<string, unknown>;
@@ -45,6 +45,13 @@ export function shmOptionsFrom(o: Record<string, unknown> = {}): ShmOfferOptions
     if (typeof o[k] === 'number') out[k] = o[k] as number;
   }
   if (typeof o['dirBase'] === 'string') out.dirBase = o['dirBase'] as string;
+  // { spin: { budgetMicros, allowMainThread? } }, passed through; resolveShmOptions validates it.
+  const spin = o['spin'] as Record<string, unknown> | null | undefined;
+  if (typeof spin === 'object' && spin !== null && typeof spin['budgetMicros'] === 'number') {
+    const s: ShmSpinOptions = { budgetMicros: spin['budgetMicros'] };
+    if (typeof spin['allowMainThread'] === 'boolean') s.allowMainThread = spin['allowMainThread'];
+    out.spin = s;
+  }
   return out;
 }
 

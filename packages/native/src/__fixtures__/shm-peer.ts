@@ -6,9 +6,10 @@
  *   { cmd: 'poke', offset, value, width }   -> { ev: 'poked', ok }   plays a hostile peer
  * and hears { ev: 'attached' } once it has attached, { ev: 'closed', err? } when its end closes.
  *
- * Run as: node -C fastpath-src --import tsx shm-peer.ts '<token json>' <mode> [spinMicros]
+ * Run as: node -C fastpath-src --import tsx shm-peer.ts '<token json>' <mode> [spinMicros] [options json]
+ * where the options json is merged into attachShm's options (e.g. {"spin":{...}}).
  */
-import { attachShm, type ShmMode } from '../index.js';
+import { attachShm, type ShmMode, type ShmOptions } from '../index.js';
 
 const send = (m: unknown): void => {
   process.send?.(m);
@@ -17,10 +18,11 @@ const send = (m: unknown): void => {
 const token: unknown = JSON.parse(process.argv[2] ?? 'null');
 const mode = (process.argv[3] ?? 'adaptive') as ShmMode;
 const spinMicros = process.argv[4] ? Number(process.argv[4]) : undefined;
+const extra = (process.argv[5] ? JSON.parse(process.argv[5]) : {}) as ShmOptions;
 
 let conn;
 try {
-  conn = attachShm(token, { mode, ...(spinMicros !== undefined ? { spinMicros } : {}) });
+  conn = attachShm(token, { mode, ...(spinMicros !== undefined ? { spinMicros } : {}), ...extra });
 } catch (err) {
   send({ ev: 'error', code: (err as { code?: string }).code, message: (err as Error).message });
   process.exit(3);

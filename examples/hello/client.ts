@@ -1,12 +1,13 @@
 // Usage: client.ts [server-url] [name]   (default tcp://127.0.0.1:7000)
+// Calls the Greeter through the generated, typed GreeterClient.
 import { connect, FastpathError } from '@fastpath/core';
-import type { Greeter } from './greeter.js';
+import { GreeterClient } from './generated/greeter.js';
 
 const url = process.argv[2] ?? 'tcp://127.0.0.1:7000';
 const name = process.argv[3] ?? 'world';
 
 const client = await connect(url);
-const greeter = client.service<Greeter>('Greeter');
+const greeter = new GreeterClient(client);
 
 const { greeting, servedBy } = await greeter.hello({ name }, { deadline: 1000 });
 console.log(`${greeting} (server pid ${servedBy}, path ${client.path})`);

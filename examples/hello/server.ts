@@ -1,13 +1,15 @@
 // Usage: server.ts [listen-url]   (default tcp://127.0.0.1:7000)
+// Implements the Greeter contract through the stubs `npm run gen` writes to ./generated.
 import { FastpathError, Server } from '@fastpath/core';
-import type { Greeter } from './greeter.js';
+import { registerGreeter } from './generated/greeter.js';
 
 const listen = process.argv[2] ?? 'tcp://127.0.0.1:7000';
 const server = new Server({ listen });
 
-server.addService<Greeter>('Greeter', {
+// Requests are validated against the contract before these run: `name` is a string here.
+registerGreeter(server, {
   hello: ({ name }) => {
-    if (typeof name !== 'string' || name.length === 0) throw new FastpathError('INVALID_ARGUMENT', 'name is required');
+    if (name.length === 0) throw new FastpathError('INVALID_ARGUMENT', 'name is required');
     return { greeting: `Hello, ${name}!`, servedBy: process.pid };
   },
   add: ({ a, b }) => ({ sum: a + b }),

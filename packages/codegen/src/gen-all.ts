@@ -15,6 +15,7 @@ const fixtures = 'packages/codegen/src/__fixtures__';
 
 /** Every generation job of the repository (paths relative to the repository root). */
 export const GEN_JOBS: ReadonlyArray<Omit<GenerateOptions, 'cwd'>> = [
+  { files: ['examples/hello/greeter.ts'], outDir: 'examples/hello/generated' },
   { files: ['examples/codegen/contract.ts'], outDir: 'examples/codegen/generated' },
   { files: [`${fixtures}/all-types.ts`], outDir: `${fixtures}/golden` },
   { files: [`${fixtures}/strict.ts`], outDir: `${fixtures}/golden-strict`, unknownKeys: 'reject', maxDepth: 8 },

@@ -193,11 +193,17 @@ describe('fastpath CLI', () => {
     }
   });
 
-  it('is the bin of @fastpath/codegen, built by tsup from src/cli/main.ts', () => {
+  it('is the bin of @fastpath/codegen: a launcher for the tsup build of src/cli/main.ts', () => {
     const dir = join(repoRoot, 'packages/codegen');
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { bin?: Record<string, string> };
-    expect(pkg.bin).toEqual({ fastpath: './dist/cli.js' });
+    expect(pkg.bin).toEqual({ fastpath: './bin/fastpath.js' });
+    expect(readFileSync(join(dir, 'bin/fastpath.js'), 'utf8')).toMatch(/dist\/cli\.js/);
     expect(readFileSync(join(dir, 'tsup.config.ts'), 'utf8')).toMatch(/cli: 'src\/cli\/main\.ts'/);
     expect(readFileSync(join(dir, MAIN.replace('packages/codegen/', '')), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+  });
+
+  it('runs from a checkout with nothing built, as npx fastpath (README)', async () => {
+    const { stdout } = await run(process.execPath, [join(repoRoot, 'packages/codegen/bin/fastpath.js'), 'doctor', '--json'], { cwd: repoRoot, timeout: 60_000 });
+    expect(JSON.parse(stdout)).toHaveProperty('native');
   });
 });

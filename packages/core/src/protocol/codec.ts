@@ -147,3 +147,68 @@ export function encodeFrameWithPrefix(type: number, flags: number, id: number, p
 export function encodeFrame(type: number, flags: number, id: number, value: unknown): Buffer {
   return encodeFrameWithPrefix(type, flags, id, undefined, value);
 }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Short strings that repeat on the wire (method names, subjects), decoded once: the cache is keyed
+ * by a hash of the bytes and confirmed by comparing them, so a hit costs two short loops.
+ */
+export class Utf8Cache {
+  private readonly entries = new Map<number, [bytes: Uint8Array, value: string]>();
+
+  constructor(private readonly limit = 4096) {}
+
+  /** The string in b[o..o+len), or undefined when it is not valid UTF-8. */
+  read(b: Uint8Array, o: number, len: number): string | undefined {
+    let h = len;
+    for (let i = 0; i < len; i++) h = (Math.imul(h, 31) + b[o + i]!) | 0;
+    const hit = this.entries.get(h);
+    if (hit !== undefined && hit[0].length === len) {
+      const k = hit[0];
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (k[i] !== b[o + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return hit[1];
+    }
+    let value: string;
+    try {
+      value = utf8.decode(b.subarray(o, o + len));
+    } catch {
+      return undefined;
+    }
+    if (this.entries.size >= this.limit) this.entries.clear();
+    this.entries.set(h, [b.slice(o, o + len), value]);
+    return value;
+  }
+}
+
+/**
+ * The msgpack bytes of an array header for `length` elements followed by the string `first`,
+ * cached per string: the prefix of [first, ...] bodies written by hand.
+ */
+export class ArrayPrefixCache {
+  private readonly entries = new Map<string, Uint8Array>();
+
+  constructor(
+    private readonly length: number,
+    private readonly limit = 10_000,
+  ) {}
+
+  get(first: string): Uint8Array {
+    let p = this.entries.get(first);
+    if (p === undefined) {
+      const enc = encode([first]); // 0x91, the str header, the UTF-8 bytes
+      p = new Uint8Array(enc.length);
+      p.set(enc);
+      p[0] = 0x90 | this.length; // a fixarray of `length` elements
+      if (this.entries.size >= this.limit) this.entries.clear();
+      this.entries.set(first, p);
+    }
+    return p;
+  }
+}

@@ -1,5 +1,5 @@
 import { codeFromStatus, statusOf, type Code } from './codes.js';
-import { decode, decodeRange, encode, encodeFrame, encodeFrameWithPrefix } from './codec.js';
+import { ArrayPrefixCache, decode, decodeRange, encode, encodeFrame, encodeFrameWithPrefix, Utf8Cache } from './codec.js';
 import { FastpathError, ProtocolError, type ErrorDetails } from './errors.js';
 import { buildFrame, FrameType } from './frame.js';
 
@@ -26,23 +26,11 @@ function isPlainRecord(v: unknown): v is Record<string, unknown> {
 // The array header, the method and the budget are written by hand (the method's msgpack bytes are
 // cached per method), and only the payload goes through the codec: the bytes are exactly those
 // of encoding the whole array, minus the codec's per-call cost for the envelope.
-const methodPrefixes = new Map<string, Uint8Array>();
+const methodPrefixes = new ArrayPrefixCache(4);
 const MAX_METHOD_PREFIX = 200;
 
-function methodPrefix(method: string): Uint8Array {
-  let p = methodPrefixes.get(method);
-  if (p === undefined) {
-    const enc = encode([method]); // 0x91, the str header, the UTF-8 bytes
-    p = new Uint8Array(enc.length);
-    p.set(enc);
-    p[0] = 0x94; // the REQUEST array has 4 elements
-    if (methodPrefixes.size < 10_000) methodPrefixes.set(method, p);
-  }
-  return p;
-}
-
 export function encodeRequest(id: number, method: string, budgetMs: number | undefined, metadata: Metadata | undefined, payload: unknown, flags = 0): Buffer {
-  const m = methodPrefix(method);
+  const m = methodPrefixes.get(method);
   const simpleBudget = budgetMs === undefined || (Number.isInteger(budgetMs) && budgetMs >= 0 && budgetMs <= 0xffffffff);
   if (metadata !== undefined || m.length > MAX_METHOD_PREFIX || !simpleBudget) {
     return encodeFrame(FrameType.REQUEST, flags, id, [method, budgetMs ?? null, metadata ?? null, payload]);
@@ -73,34 +61,7 @@ export function encodeRequest(id: number, method: string, budgetMs: number | und
   return encodeFrameWithPrefix(FrameType.REQUEST, flags, id, prefix, payload);
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-const methodNames = new Map<number, [bytes: Uint8Array, name: string]>();
-
-/** The method name in `b[o..o+len)`; hot names are read from a cache keyed by their bytes. */
-function methodName(b: Uint8Array, o: number, len: number): string | undefined {
-  let h = len;
-  for (let i = 0; i < len; i++) h = (Math.imul(h, 31) + b[o + i]!) | 0;
-  const hit = methodNames.get(h);
-  if (hit !== undefined && hit[0].length === len) {
-    const k = hit[0];
-    let same = true;
-    for (let i = 0; i < len; i++) {
-      if (k[i] !== b[o + i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return hit[1];
-  }
-  let name: string;
-  try {
-    name = utf8.decode(b.subarray(o, o + len));
-  } catch {
-    return undefined;
-  }
-  if (methodNames.size < 4096) methodNames.set(h, [b.slice(o, o + len), name]);
-  return name;
-}
+const methodNames = new Utf8Cache();
 
 /**
  * The common REQUEST shape read by hand: [fixstr/str8 method, nil or uint budget, nil metadata,
@@ -120,7 +81,7 @@ function decodeRequestFast(b: Uint8Array): RequestBody | undefined {
     o += 2;
   } else return undefined;
   if (len === 0 || o + len + 2 > b.length) return undefined;
-  const method = methodName(b, o, len);
+  const method = methodNames.read(b, o, len);
   if (method === undefined) return undefined;
   o += len;
   let budgetMs: number | undefined;

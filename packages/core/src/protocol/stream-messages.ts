@@ -1,4 +1,4 @@
-import { decode, decodeRange, encode, encodeFrame, encodeFrameWithPrefix } from './codec.js';
+import { ArrayPrefixCache, decode, decodeRange, encode, encodeFrame, encodeFrameWithPrefix, Utf8Cache } from './codec.js';
 import { ProtocolError } from './errors.js';
 import { buildFrame, FrameType, HEADER_BYTES, writeHeader } from './frame.js';
 
@@ -51,50 +51,14 @@ export function encodeSubjectBody(subject: string, payload: unknown): Uint8Array
   return encode([subject, payload]);
 }
 
-const subjectPrefixes = new Map<string, Uint8Array>();
+const subjectPrefixes = new ArrayPrefixCache(2);
+const subjectNames = new Utf8Cache(10_000);
 
 /** [subject, payload] as a whole frame: the array header and subject bytes are cached per subject. */
 export function encodeSubjectFrame(type: number, id: number, subject: string, payload: unknown): Buffer {
-  let prefix = subjectPrefixes.get(subject);
-  if (prefix === undefined) {
-    const enc = encode([subject]);
-    prefix = new Uint8Array(enc.length);
-    prefix.set(enc);
-    prefix[0] = 0x92; // a 2-element array
-    if (prefix.length > 240) return encodeFrame(type, 0, id, [subject, payload]);
-    if (subjectPrefixes.size >= 10_000) subjectPrefixes.clear();
-    subjectPrefixes.set(subject, prefix);
-  }
+  const prefix = subjectPrefixes.get(subject);
+  if (prefix.length > 240) return encodeFrame(type, 0, id, [subject, payload]);
   return encodeFrameWithPrefix(type, 0, id, prefix, payload);
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-const subjectNames = new Map<number, [Uint8Array, string]>();
-
-/** The subject string at b[o..o+len), read from a cache keyed by its bytes when it is hot. */
-function subjectAt(b: Uint8Array, o: number, len: number): string | undefined {
-  let h = len;
-  for (let i = 0; i < len; i++) h = (Math.imul(h, 31) + b[o + i]!) | 0;
-  const hit = subjectNames.get(h);
-  if (hit !== undefined && hit[0].length === len) {
-    let same = true;
-    for (let i = 0; i < len; i++) {
-      if (hit[0][i] !== b[o + i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return hit[1];
-  }
-  let s: string;
-  try {
-    s = utf8.decode(b.subarray(o, o + len));
-  } catch {
-    return undefined;
-  }
-  if (subjectNames.size >= 10_000) subjectNames.clear();
-  subjectNames.set(h, [b.slice(o, o + len), s]);
-  return s;
 }
 
 export function decodeSubjectBody(body: Uint8Array, what: string): { subject: string; payload: unknown } {
@@ -111,7 +75,7 @@ export function decodeSubjectBody(body: Uint8Array, what: string): { subject: st
       o = 3;
     }
     if (len > 0 && o + len < body.length) {
-      const subject = subjectAt(body, o, len);
+      const subject = subjectNames.read(body, o, len);
       if (subject !== undefined) return { subject, payload: decodeRange(body, o + len, body.length) };
     }
   }

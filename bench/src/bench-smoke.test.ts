@@ -65,6 +65,7 @@ describe('npm run bench (tiny runs)', () => {
     expect(Number.isNaN(Date.parse(report.machine.date))).toBe(false);
     expect(report.pipeline).toEqual([]);
     expect(report.pubsub).toEqual([]);
+    expect(report.validation).toBeNull();
 
     expect(report.rows.map((r) => r.name)).toEqual(PING_PONG_ROWS);
     const byName = Object.fromEntries(report.rows.map((r) => [r.name, r]));
@@ -167,6 +168,6 @@ describe('npm run bench (tiny runs)', () => {
     expect(row?.stderr).toMatch(new RegExp(`unknown row nope \\(known: ${PING_PONG_ROWS.join(', ')}\\)`));
     const section = await fail(['--sections', 'latency']);
     expect(section?.code).toBe(2);
-    expect(section?.stderr).toMatch(/unknown section latency \(known: pingpong, pipeline, pubsub\)/);
+    expect(section?.stderr).toMatch(/unknown section latency \(known: pingpong, pipeline, pubsub, validation\)/);
   });
 });

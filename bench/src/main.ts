@@ -9,6 +9,7 @@ import { BASELINE, companions, ROWS } from './rows/index.js';
 import { runRows } from './run-rows.js';
 import { goalLines, header, LEGEND, resultsTable } from './table.js';
 import { PIPELINE_LEGEND, pipelineTable, PUBSUB_LEGEND, pubsubGoalLines, pubsubTable } from './throughput-table.js';
+import { runValidationSection, VALIDATION_LEGEND, validationGoalLine, validationTables } from './validation-section.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   let parsed: ParsedOptions;
@@ -40,7 +41,7 @@ async function main(argv: readonly string[]): Promise<number> {
   out(header(machine, settings));
   for (const note of notes) out(`note     ${note}`);
 
-  const results: SectionResults = { rows: [], pipeline: [], pubsub: [] };
+  const results: SectionResults = { rows: [], pipeline: [], pubsub: [], validation: null };
   if (settings.sections.includes('pingpong')) {
     const rows = ROWS.filter((r) => settings.rows.includes(r.name));
     results.rows = await runRows(rows, { n: settings.n, warmup: settings.warmup, payloadBytes: settings.payloadBytes }, BASELINE, progress);
@@ -69,13 +70,22 @@ async function main(argv: readonly string[]): Promise<number> {
     if (goals.length > 0) out('');
     for (const g of goals) out(g);
   }
+  if (settings.sections.includes('validation')) {
+    results.validation = await runValidationSection(settings.rows, settings.validation, { n: settings.n, warmup: settings.warmup }, progress);
+    section('validation: cost of the generated validators, and RTT with validation on and off');
+    out(validationTables(results.validation));
+    out('');
+    out(VALIDATION_LEGEND);
+    out('');
+    out(validationGoalLine(results.validation));
+  }
 
   if (settings.json !== undefined) {
     const path = await writeReport(settings.json, buildReport(machine, settings, BASELINE, results));
     out('');
     out(`JSON report written to ${path}`);
   }
-  const all = [...results.rows, ...results.pipeline, ...results.pubsub];
+  const all = [...results.rows, ...results.pipeline, ...results.pubsub, ...(results.validation?.rtt ?? [])];
   return all.some((r) => r.status === 'failed') ? 1 : 0;
 }
 

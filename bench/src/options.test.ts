@@ -15,9 +15,10 @@ describe('parseOptions', () => {
       quick: false,
       rows: KNOWN,
       json: undefined,
-      sections: ['pingpong', 'pipeline', 'pubsub'],
+      sections: ['pingpong', 'pipeline', 'pubsub', 'validation'],
       pipeline: { inFlight: DEFAULTS.inFlight, warmup: DEFAULTS.callsWarmup, calls: DEFAULTS.calls, maxMs: DEFAULTS.maxMs },
       pubsub: { fanouts: [1, 4], warmup: DEFAULTS.messagesWarmup, messages: DEFAULTS.messages, maxMs: DEFAULTS.maxMs, window: DEFAULTS.window },
+      validation: { cost: { reps: DEFAULTS.validationReps, maxMs: DEFAULTS.maxMs }, rtt: { rounds: DEFAULTS.validationRounds, message: 'small' } },
     });
     expect(help).toBe(false);
     expect(notes).toEqual([]);
@@ -30,6 +31,8 @@ describe('parseOptions', () => {
       quick: true,
       pipeline: { calls: DEFAULTS.quickCalls, warmup: DEFAULTS.quickCallsWarmup, maxMs: DEFAULTS.quickMaxMs },
       pubsub: { messages: DEFAULTS.quickMessages, warmup: DEFAULTS.quickMessagesWarmup, maxMs: DEFAULTS.quickMaxMs },
+      sections: ['pingpong', 'pipeline', 'pubsub', 'validation'],
+      validation: { cost: { reps: DEFAULTS.quickValidationReps, maxMs: DEFAULTS.quickMaxMs }, rtt: { rounds: DEFAULTS.quickValidationRounds } },
     });
     expect(parse('--quick', '--n', '300').settings).toMatchObject({ n: 300, warmup: DEFAULTS.quickWarmup });
     expect(parse('--n=1_000', '--warmup', '0').settings).toMatchObject({ n: 1000, warmup: 0 });
@@ -61,7 +64,7 @@ describe('parseOptions', () => {
   it('--sections keeps section order', () => {
     expect(parse('--sections', 'pubsub,pingpong').settings.sections).toEqual(['pingpong', 'pubsub']);
     expect(parse('--sections', 'pipeline').settings.sections).toEqual(['pipeline']);
-    expect(SECTIONS).toEqual(['pingpong', 'pipeline', 'pubsub']);
+    expect(SECTIONS).toEqual(['pingpong', 'pipeline', 'pubsub', 'validation']);
   });
 
   it('takes --json and --help', () => {
@@ -91,6 +94,6 @@ describe('parseOptions', () => {
       expect(() => parse(...argv), argv.join(' ')).toThrow(UsageError);
     }
     expect(() => parse('--rows', 'raw-tcp,nope')).toThrow(/unknown row nope \(known: raw-tcp, raw-tcp6, raw-uds, fastpath-tcp, fastpath-uds\)/);
-    expect(() => parse('--sections', 'pubsub,latency')).toThrow(/unknown section latency \(known: pingpong, pipeline, pubsub\)/);
+    expect(() => parse('--sections', 'pubsub,latency')).toThrow(/unknown section latency \(known: pingpong, pipeline, pubsub, validation\)/);
   });
 });

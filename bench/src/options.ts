@@ -1,8 +1,12 @@
 import { parseArgs } from 'node:util';
+import type { ValidationSettings } from './validation-section.js';
 
-/** The parts of a run: ping-pong latency rows, pipelined calls per second, pub-sub messages per second. */
-export type Section = 'pingpong' | 'pipeline' | 'pubsub';
-export const SECTIONS: readonly Section[] = ['pingpong', 'pipeline', 'pubsub'];
+/**
+ * The parts of a run: ping-pong latency rows, pipelined calls per second, pub-sub messages per
+ * second, and the cost of validation (ns per message, RTT with validation on and off).
+ */
+export type Section = 'pingpong' | 'pipeline' | 'pubsub' | 'validation';
+export const SECTIONS: readonly Section[] = ['pingpong', 'pipeline', 'pubsub', 'validation'];
 
 /** Pipelined calls: `inFlight` calls kept outstanding; after `warmup` completions, `calls` measured (or `maxMs`). */
 export interface PipelineSettings {
@@ -40,6 +44,8 @@ export interface Settings {
   sections: Section[];
   pipeline: PipelineSettings;
   pubsub: PubSubSettings;
+  /** Validation: validator cost (bounded by --max-ms per message size) and RTT on/off (--n, --warmup per mode). */
+  validation: ValidationSettings;
 }
 
 export const DEFAULTS = {
@@ -61,6 +67,10 @@ export const DEFAULTS = {
   quickMaxMs: 500,
   window: 8_192,
   fanouts: [1, 4],
+  validationReps: 11,
+  quickValidationReps: 5,
+  validationRounds: 10,
+  quickValidationRounds: 4,
 } as const;
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -69,12 +79,12 @@ export const USAGE = `Usage: npm run bench -- [options]
                       throughput runs bounded by ${DEFAULTS.quickMaxMs} ms)
   --sections <a,b>    run only these sections: ${SECTIONS.join(', ')} (default: all)
   --rows <a,b,...>    run only these rows, in every section (the baseline always runs)
-  --n <count>         ping-pong: measured round trips per row (default ${DEFAULTS.n})
-  --warmup <count>    ping-pong: round trips per row before measuring (default ${DEFAULTS.warmup})
+  --n <count>         ping-pong and validation RTT: measured round trips per row and mode (default ${DEFAULTS.n})
+  --warmup <count>    ping-pong and validation RTT: round trips per row and mode before measuring (default ${DEFAULTS.warmup})
   --in-flight <k>     pipeline: calls kept outstanding (default ${DEFAULTS.inFlight})
   --calls <count>     pipeline: at most this many measured calls per row (default ${DEFAULTS.calls}, quick ${DEFAULTS.quickCalls})
   --messages <count>  pub-sub: at most this many measured messages per run (default ${DEFAULTS.messages}, quick ${DEFAULTS.quickMessages})
-  --max-ms <ms>       pipeline and pub-sub: time bound of each measurement (default ${DEFAULTS.maxMs}, quick ${DEFAULTS.quickMaxMs})
+  --max-ms <ms>       pipeline, pub-sub and validation cost: time bound of each measurement (default ${DEFAULTS.maxMs}, quick ${DEFAULTS.quickMaxMs})
   --json <file>       also write every row, the settings and the machine to <file>
   --help              print this help`;
 
@@ -194,6 +204,10 @@ export function parseOptions(argv: readonly string[], known: readonly string[], 
         messages,
         maxMs,
         window: DEFAULTS.window,
+      },
+      validation: {
+        cost: { reps: quick ? DEFAULTS.quickValidationReps : DEFAULTS.validationReps, maxMs },
+        rtt: { rounds: quick ? DEFAULTS.quickValidationRounds : DEFAULTS.validationRounds, message: 'small' },
       },
     },
     help: values.help ?? false,

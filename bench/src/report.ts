@@ -5,6 +5,7 @@ import type { Settings } from './options.js';
 import type { PipelineRowResult } from './pipeline-section.js';
 import type { PubSubRowResult } from './pubsub.js';
 import type { RowResult } from './run-rows.js';
+import type { ValidationSectionResult } from './validation-section.js';
 
 export const REPORT_SCHEMA = 'fastpath-bench/2';
 
@@ -14,6 +15,8 @@ export const METHODS = {
   pipeline: 'calls kept in flight from this process to an echo peer process; each answer starts the next call; answers per second after a warm-up',
   pubsub:
     'one-way 64-byte messages: publisher (this process) -> server (own process) -> subscriber processes; publisher at most `window` messages ahead of the slowest subscriber; msgs/s at the slowest subscriber',
+  validation:
+    'validator cost: median ns per validate() of the generated request validator on a valid message, in this process; RTT: ping-pong of the same message with generated client + registerX (on) and Client.call + Server.handle without validators (off), alternating blocks on one connection',
 } as const;
 
 /** The JSON report. Latencies are in µs, rates per second. */
@@ -25,12 +28,15 @@ export interface Report {
   rows: RowResult[];
   pipeline: PipelineRowResult[];
   pubsub: PubSubRowResult[];
+  /** null when the validation section did not run. */
+  validation: ValidationSectionResult | null;
 }
 
 export interface SectionResults {
   rows: RowResult[];
   pipeline: PipelineRowResult[];
   pubsub: PubSubRowResult[];
+  validation: ValidationSectionResult | null;
 }
 
 export function buildReport(machine: MachineInfo, settings: Settings, baseline: string, results: SectionResults): Report {
@@ -41,6 +47,7 @@ export function buildReport(machine: MachineInfo, settings: Settings, baseline: 
     rows: results.rows,
     pipeline: results.pipeline,
     pubsub: results.pubsub,
+    validation: results.validation,
   };
 }
 

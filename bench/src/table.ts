@@ -91,7 +91,7 @@ export function goalLines(results: readonly RowResult[]): string[] {
 export function header(machine: MachineInfo, settings: Settings): string {
   const load = machine.loadAverage.map((l) => l.toFixed(2)).join(' ');
   return [
-    'fastpath bench: loopback ping-pong round-trip time (the Windows Server 2012 loopback fast-path test), pipelined calls, pub-sub',
+    'fastpath bench: loopback ping-pong round-trip time (the Windows Server 2012 loopback fast-path test), pipelined calls, pub-sub, validation',
     `machine  ${machine.cpuModel}, ${machine.cores} cores (${machine.availableParallelism} usable), ${machine.platform} ${machine.release} ${machine.arch}`,
     `node     ${machine.node} (V8 ${machine.v8})`,
     `load     ${load} (1/5/15 min)${machine.loadAverage[0]! > machine.availableParallelism / 2 ? ': the machine is busy, expect noisy numbers' : ''}`,
@@ -103,6 +103,11 @@ export function header(machine: MachineInfo, settings: Settings): string {
     ...(settings.sections.includes('pubsub')
       ? [
           `pubsub   fan-out ${settings.pubsub.fanouts.map((f) => `1->${f}`).join(', ')}; ${settings.pubsub.warmup} warm-up, then at most ${settings.pubsub.messages} messages or ${settings.pubsub.maxMs} ms per run; window ${settings.pubsub.window}`,
+        ]
+      : []),
+    ...(settings.sections.includes('validation')
+      ? [
+          `validate validator cost: ${settings.validation.cost.reps} repetitions or ${settings.validation.cost.maxMs} ms per message size; RTT: ${settings.warmup} warm-up + ${settings.n} measured round trips per mode, ${settings.validation.rtt.rounds} alternating blocks`,
         ]
       : []),
     `command  ${machine.command}`,

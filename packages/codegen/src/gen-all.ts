@@ -17,6 +17,7 @@ const fixtures = 'packages/codegen/src/__fixtures__';
 export const GEN_JOBS: ReadonlyArray<Omit<GenerateOptions, 'cwd'>> = [
   { files: ['examples/hello/greeter.ts'], outDir: 'examples/hello/generated' },
   { files: ['examples/codegen/contract.ts'], outDir: 'examples/codegen/generated' },
+  { files: ['bench/src/contracts/validation.ts'], outDir: 'bench/src/generated' },
   { files: [`${fixtures}/all-types.ts`], outDir: `${fixtures}/golden` },
   { files: [`${fixtures}/strict.ts`], outDir: `${fixtures}/golden-strict`, unknownKeys: 'reject', maxDepth: 8 },
   { files: [`${fixtures}/skew/v1.ts`], outDir: `${fixtures}/skew/gen-v1` },

@@ -16,6 +16,7 @@ export type { Connection, Listener, Tier, TransportFactory, ConnectOptions, List
 export { registerUpgradeTier, getUpgradeTier, upgradeTiers, TIER_ORDER, type UpgradeTier, type TierServer, type TierOffer, type TierOptions } from './transport/upgrade-tier.js';
 export { hostIdentity, currentUid, type HostIdentity } from './transport/host-identity.js';
 export { loadNative, type NativeStatus, type NativeHost } from './transport/native-loader.js';
+export { readPeerCredentials, type PeerCredentials } from './transport/peer-credentials.js';
 
 // Sessions
 export type { Deadline } from './session/deadline.js';

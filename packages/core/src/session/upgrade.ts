@@ -5,6 +5,7 @@ import { encodeGoAway } from '../protocol/messages.js';
 import { decodeUpgradeAck, type HelloFastPath } from '../protocol/upgrade-messages.js';
 import type { Connection, Tier } from '../transport/types.js';
 import { TIER_ORDER } from '../transport/upgrade-tier.js';
+import { currentUid } from '../transport/host-identity.js';
 
 /** Fast-path policy, per server and per connection (as the Windows feature offers). */
 export type FastPathMode = 'auto' | 'off' | 'require';
@@ -110,6 +111,12 @@ export class AttachRouter {
     };
     const timer = setTimeout(() => reject('no attach frame in time'), timeoutMs);
     timer.unref();
+    // Where the transport can tell who is at the other end (SO_PEERCRED), it must be this user.
+    const uid = conn.peerUid?.();
+    if (uid !== undefined && uid !== currentUid()) {
+      reject(`the peer runs as uid ${uid}, not ${currentUid()}`);
+      return;
+    }
     conn.onClose = () => clearTimeout(timer);
     conn.onData = (chunk) => {
       buf = buf.length ? Buffer.concat([buf, chunk]) : Buffer.from(chunk);

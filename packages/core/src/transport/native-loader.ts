@@ -1,6 +1,7 @@
 import { setHostIdentitySource } from './host-identity.js';
 import { registerTransport } from './registry.js';
 import { registerUpgradeTier } from './upgrade-tier.js';
+import { setPeerCredentialsReader } from './peer-credentials.js';
 
 /** Whether the native package loaded, and why not. */
 export interface NativeStatus {
@@ -19,6 +20,8 @@ export interface NativeHost {
   registerUpgradeTier: typeof registerUpgradeTier;
   registerTransport: typeof registerTransport;
   setHostIdentitySource: typeof setHostIdentitySource;
+  /** Lets the uds tier check the uid of the process at the other end (SO_PEERCRED). */
+  setPeerCredentialsReader: typeof setPeerCredentialsReader;
 }
 
 interface NativeModule {
@@ -48,7 +51,7 @@ export function loadNative(): Promise<NativeStatus> {
     }
     if (typeof mod.register !== 'function') return { loaded: false, reason: '@fastpath/native has no register()' };
     try {
-      return mod.register({ registerUpgradeTier, registerTransport, setHostIdentitySource });
+      return mod.register({ registerUpgradeTier, registerTransport, setHostIdentitySource, setPeerCredentialsReader });
     } catch (err) {
       return { loaded: false, reason: `@fastpath/native failed to register: ${(err as Error).message}` };
     }

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { readPeerCredentials } from './peer-credentials.js';
 import type { Connection, Tier } from './types.js';
 
 /** Above this many queued bytes a flush uses writev (cork) instead of one concatenated buffer. */
@@ -52,6 +53,13 @@ export class NetConnection implements Connection {
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  peerUid(): number | undefined {
+    if (this.tier !== 'uds') return undefined;
+    // node:net keeps the descriptor on its internal handle; it is how native code reads SO_PEERCRED.
+    const fd = (this.socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    return readPeerCredentials(fd)?.uid;
   }
 
   get pendingBytes(): number {

@@ -33,6 +33,8 @@ export interface Connection {
    * `pendingBytes` was read while non-zero.
    */
   onDrain: (() => void) | null;
+  /** The peer's uid, when the transport can tell (a Unix socket with the native addon loaded). */
+  peerUid?(): number | undefined;
 }
 
 export interface Listener {

@@ -13,13 +13,24 @@ static std::string FifoPath(const std::string& dir, int side) {
   return dir + (side == 0 ? "/0" : "/1");
 }
 
+// ".../fastpath-shm-<pid>-XXXXXX" (the creator's pid in decimal, 1 to 10 digits), or the older
+// ".../fastpath-shm-XXXXXX".
 bool ValidDoorbellDir(const std::string& dir) {
   const std::string tag = "/fastpath-shm-";
   if (dir.size() < 1 + tag.size() + 6 || dir.size() > 4000 || dir[0] != '/') return false;
   if (dir.find("/../") != std::string::npos || dir.find("/./") != std::string::npos) return false;
   size_t slash = dir.rfind('/');
-  if (dir.compare(slash, tag.size(), tag) != 0 || dir.size() - slash != tag.size() + 6) return false;
-  for (size_t i = slash + tag.size(); i < dir.size(); i++) {
+  if (dir.compare(slash, tag.size(), tag) != 0) return false;
+  size_t rest = dir.size() - slash - tag.size();
+  if (rest != 6) {
+    // "<pid>-" before the six mkdtemp characters.
+    size_t digits = rest - 7;
+    if (rest < 8 || digits > 10 || dir[dir.size() - 7] != '-') return false;
+    for (size_t i = slash + tag.size(); i < dir.size() - 7; i++) {
+      if (dir[i] < '0' || dir[i] > '9') return false;
+    }
+  }
+  for (size_t i = dir.size() - 6; i < dir.size(); i++) {
     char c = dir[i];
     bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
     if (!ok) return false;
@@ -56,7 +67,9 @@ bool Doorbells::Create(const std::string& base, OsError* err) {
   if (base.empty() || base[0] != '/') return SetError(err, "EINVAL", "doorbell base directory must be absolute");
   std::string tmpl = base;
   while (tmpl.size() > 1 && tmpl.back() == '/') tmpl.pop_back();
-  tmpl += "/fastpath-shm-XXXXXX";
+  // The pid lets a later server of the same uid remove the directory if this process dies before
+  // the peer attached (see sweepStaleShm in tier.ts).
+  tmpl += "/fastpath-shm-" + std::to_string(getpid()) + "-XXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
   if (!mkdtemp(buf.data())) return SetErrno(err, "mkdtemp", tmpl);  // mkdtemp makes it 0700

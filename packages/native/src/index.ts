@@ -25,4 +25,5 @@ import { nativeStatus } from './native.js';
 
 /** True when the shm tier can be offered or attached in this process. */
 export const nativeAvailable: boolean = nativeStatus.loaded;
+export { sweepStaleShm, type SweepResult } from './sweep.js';
 export { register, shmTier, shmOptionsFrom, type NativeHostLike, type RegisterResult, type ShmUpgradeTier } from './tier.js';

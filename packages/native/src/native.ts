@@ -4,7 +4,7 @@
  * The addon is loaded once, inside a try/catch, from `build/Release/fastpath_native.node` relative
  * to the package root, so this works from `src/` (tests, tsx) and from `dist/` (the bundle). When
  * it cannot be loaded, `nativeStatus` says why and `binding` is null: callers fall back to a
- * slower tier and report the reason. `FASTPATH_NATIVE=0` disables it on purpose.
+ * slower tier and report the reason. `FASTPATH_NATIVE=0` (or false/off, any case) disables it on purpose.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -24,7 +24,7 @@ export interface NativeStatus {
 export interface ShmToken {
   /** Layout version of the segment. */
   readonly v: number;
-  /** The POSIX shm name, "/fp-" and 32 hex digits. */
+  /** The POSIX shm name: "/fp-", the creator's pid in 8 hex digits, "-", 24 random hex digits. */
   readonly shm: string;
   /** The private (0700) directory holding the two doorbell FIFOs. */
   readonly dir: string;
@@ -164,9 +164,10 @@ function fallbackReason(root: string): string | undefined {
 }
 
 function load(): { binding: NativeBinding | null; status: NativeStatus } {
+  // Exactly 0, false or off (case-insensitive, trimmed) disables it, as in core's native-loader.
   const flag = process.env['FASTPATH_NATIVE'];
-  if (flag === '0' || flag === 'false' || flag === 'off') {
-    return { binding: null, status: { loaded: false, reason: 'disabled by FASTPATH_NATIVE=0' } };
+  if (flag !== undefined && ['0', 'false', 'off'].includes(flag.trim().toLowerCase())) {
+    return { binding: null, status: { loaded: false, reason: `disabled by FASTPATH_NATIVE=${flag}` } };
   }
   if (process.platform !== 'linux') {
     return { binding: null, status: { loaded: false, reason: `the shm transport is Linux-only (platform ${process.platform})` } };

@@ -163,7 +163,8 @@ export function resolveShmOptions(options: ShmOptions = {}): ResolvedShmOptions 
   };
 }
 
-function defaultDirBase(): string {
+/** Where offers make their doorbell directories unless told otherwise: $XDG_RUNTIME_DIR if it is ours, else the tmpdir. */
+export function defaultDirBase(): string {
   const xdg = process.env['XDG_RUNTIME_DIR'];
   if (xdg && xdg.startsWith('/')) {
     try {
@@ -176,8 +177,10 @@ function defaultDirBase(): string {
   return tmpdir();
 }
 
-const SHM_NAME = /^\/fp-[0-9a-f]{32}$/;
-const DIR_NAME = /^\/.*\/fastpath-shm-[A-Za-z0-9]{6}$/;
+/** "/fp-<8 hex pid>-<24 hex random>", or the older "/fp-<32 hex random>". */
+const SHM_NAME = /^\/fp-(?:[0-9a-f]{8}-[0-9a-f]{24}|[0-9a-f]{32})$/;
+/** ".../fastpath-shm-<pid>-XXXXXX", or the older ".../fastpath-shm-XXXXXX". */
+const DIR_NAME = /^\/.*\/fastpath-shm-(?:[0-9]{1,10}-)?[A-Za-z0-9]{6}$/;
 const KEY = /^[0-9a-f]{32}$/;
 
 /** Checks that a value received from the peer is a well-formed token. Throws ShmError('EBADTOKEN'). */
@@ -220,9 +223,16 @@ function asBuffer(chunk: Uint8Array): Buffer {
 /** How long close() waits for the peer to take the queued bytes before it destroys the channel. */
 const CLOSE_TIMEOUT_MS = 2000;
 
+/** A flush concatenates runs of queued frames up to this many bytes into one native write; larger frames go alone. */
+const CONCAT_LIMIT = 64 * 1024;
+
 /**
  * A core `Connection` over a native shm channel. Reading starts when `onData` is set and pauses
  * (bytes stay in the ring, backpressuring the peer) while it is null.
+ *
+ * Writes are batched as core's NetConnection does: the first frame written in a tick goes to the
+ * native side at once (a lone call pays no extra hop); frames written after it in the same tick
+ * are queued and flushed together in a microtask, small ones concatenated into one native write.
  *
  * With `spin`, a write() queues one microtask (one per burst of writes) that spins for the reply.
  * A microtask, not inside write(): `onData` is never called from inside write(), so a caller can
@@ -249,6 +259,19 @@ export class ShmConnection implements Connection {
   /** Depth of native callbacks on the stack (spin() must not re-enter onData). */
   private handling = 0;
   private readonly spinTask = (): void => this.spinAfterWrite();
+  /** Frames written after the first of this tick, waiting for the flush microtask. */
+  private queue: Uint8Array[] = [];
+  private queued = 0;
+  private flushScheduled = false;
+  private readonly flushFn = (): void => this.flush();
+  /**
+   * The bytes the native side holds (waiting for ring space), as of the last write() or DRAIN.
+   * 0 is exact: only write() adds to them, and DRAIN says they reached 0 again. Above 0 it may be
+   * stale (the loop flushes them without an event), so pendingBytes asks the addon then.
+   */
+  private nativePending = 0;
+  /** Someone saw bytes pending: report onDrain when they are all gone, even if the addon never blocked. */
+  private drainWanted = false;
 
   /** @internal Use createShmOffer() or attachShm(). */
   constructor(
@@ -278,16 +301,63 @@ export class ShmConnection implements Connection {
     return this.isClosed;
   }
 
+  /** Bytes written but not yet in the ring. No native call unless the addon holds some. */
   get pendingBytes(): number {
-    return this.isClosed ? 0 : this.channel.pending();
+    if (this.isClosed) return 0;
+    if (this.nativePending > 0) this.nativePending = Math.max(0, this.channel.pending());
+    const n = this.queued + this.nativePending;
+    if (n > 0) this.drainWanted = true;
+    return n;
   }
 
   write(bytes: Uint8Array): void {
     if (this.isClosed || this.closing || bytes.length === 0) return;
-    this.channel.write(bytes);
+    if (!this.flushScheduled) {
+      // The first frame of a tick goes out at once; later ones leave together in the microtask
+      // (queued before the spin's, so the spin sees them all written).
+      this.flushScheduled = true;
+      queueMicrotask(this.flushFn);
+      this.writeNative(bytes);
+    } else {
+      this.queue.push(bytes);
+      this.queued += bytes.length;
+    }
     if (this.spinMicros > 0 && !this.spinQueued) {
       this.spinQueued = true;
       queueMicrotask(this.spinTask);
+    }
+  }
+
+  private writeNative(bytes: Uint8Array): void {
+    const r = this.channel.write(bytes);
+    if (r >= 0) this.nativePending = r;
+  }
+
+  /** Hands the queued frames to the addon, in order; runs as a microtask, and before close/spin. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const q = this.queue;
+    if (q.length === 0) return;
+    this.queue = [];
+    this.queued = 0;
+    if (this.isClosed) return;
+    let i = 0;
+    while (i < q.length) {
+      // A run of frames that fit CONCAT_LIMIT together goes as one buffer; a bigger frame alone.
+      let j = i;
+      let run = 0;
+      while (j < q.length && (j === i || run + q[j]!.length <= CONCAT_LIMIT)) {
+        run += q[j]!.length;
+        j++;
+        if (run > CONCAT_LIMIT) break;
+      }
+      this.writeNative(j - i === 1 ? q[i]! : Buffer.concat(q.slice(i, j), run));
+      if (this.isClosed) return;
+      i = j;
+    }
+    if (this.drainWanted && this.nativePending === 0 && !this.closing) {
+      this.drainWanted = false;
+      this.onDrain?.();
     }
   }
 
@@ -304,6 +374,8 @@ export class ShmConnection implements Connection {
     }
     if (this.isClosed) return -1;
     if (this.handling > 0 || this.closing) return 0;
+    this.flush();
+    if (this.isClosed) return -1;
     return this.channel.spin(budgetMicros);
   }
 
@@ -312,11 +384,15 @@ export class ShmConnection implements Connection {
     this.spinQueued = false;
     // (A microtask runs with no JS below it, so `handling` is 0 here; checked all the same.)
     if (this.isClosed || this.closing || this.dataFn === null || this.handling > 0) return;
+    this.flush(); // (already done by the flush microtask queued before this one; cheap when empty)
+    if (this.isClosed) return;
     this.channel.spin(this.spinMicros, true);
   }
 
   close(): void {
     if (this.isClosed || this.closing) return;
+    this.flush();
+    if (this.isClosed) return;
     this.closing = true;
     if (this.channel.close()) {
       process.nextTick(() => this.finish());
@@ -329,6 +405,8 @@ export class ShmConnection implements Connection {
 
   destroy(err?: Error): void {
     if (this.isClosed) return;
+    this.queue = [];
+    this.queued = 0;
     this.channel.destroy();
     this.finish(err);
   }
@@ -368,6 +446,8 @@ export class ShmConnection implements Connection {
         this.onAttachedInternal?.();
         break;
       case NativeEvent.DRAIN:
+        this.nativePending = 0;
+        this.drainWanted = false;
         this.onDrain?.();
         break;
       case NativeEvent.CLOSED:
@@ -379,6 +459,9 @@ export class ShmConnection implements Connection {
   private finish(err?: Error): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.queue = [];
+    this.queued = 0;
+    this.nativePending = 0;
     if (this.closeTimer) clearTimeout(this.closeTimer);
     const cb = this.onClose;
     this.onClose = null;

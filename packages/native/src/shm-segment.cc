@@ -47,10 +47,19 @@ bool FromHex(const std::string& s, uint8_t* out, size_t n) {
   return true;
 }
 
+// "/fp-<8 hex: creator pid>-<24 hex random>", or the older "/fp-<32 hex random>". The dash keeps
+// the two forms apart, so a sweeper never reads an old name's random digits as a pid.
 bool ValidShmName(const std::string& name) {
-  if (name.size() != 4 + 32 || name.compare(0, 4, "/fp-") != 0) return false;
+  if (name.compare(0, 4, "/fp-") != 0) return false;
+  if (name.size() == 4 + 32) {
+    for (size_t i = 4; i < name.size(); i++) {
+      if (HexVal(name[i]) < 0) return false;
+    }
+    return true;
+  }
+  if (name.size() != 4 + 8 + 1 + 24 || name[12] != '-') return false;
   for (size_t i = 4; i < name.size(); i++) {
-    if (HexVal(name[i]) < 0) return false;
+    if (i != 12 && HexVal(name[i]) < 0) return false;
   }
   return true;
 }
@@ -61,9 +70,14 @@ Segment::~Segment() {
 
 bool Segment::Create(uint32_t ringBytes, OsError* err) {
   if (!ValidRingBytes(ringBytes)) return SetError(err, "EINVAL", "ringBytes must be a power of two between 4 KiB and 1 GiB");
-  uint8_t rnd[16];
-  if (!RandomBytes(rnd, sizeof rnd) || !RandomBytes(key_, kKeyBytes)) return SetErrno(err, "getrandom", "16 bytes");
-  std::string name = "/fp-" + ToHex(rnd, sizeof rnd);
+  // The name carries the creator's pid, so that a later server of the same uid can remove it if
+  // this process dies before the peer attached (and unlinked it). 96 random bits keep it
+  // unguessable; the 128-bit key in the header is checked on attach as well.
+  uint8_t rnd[12];
+  if (!RandomBytes(rnd, sizeof rnd) || !RandomBytes(key_, kKeyBytes)) return SetErrno(err, "getrandom", "28 bytes");
+  uint32_t pid = static_cast<uint32_t>(getpid());
+  uint8_t pidBytes[4] = {static_cast<uint8_t>(pid >> 24), static_cast<uint8_t>(pid >> 16), static_cast<uint8_t>(pid >> 8), static_cast<uint8_t>(pid)};
+  std::string name = "/fp-" + ToHex(pidBytes, sizeof pidBytes) + "-" + ToHex(rnd, sizeof rnd);
   // O_EXCL: a name that exists already (a collision, or someone else's object) is never reused.
   int fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0) return SetErrno(err, "shm_open", name);

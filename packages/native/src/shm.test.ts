@@ -4,8 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread } from 'node:worker_threads';
 import { FrameParser, FrameType, buildFrame } from '@fastpath/core';
@@ -18,6 +19,8 @@ import {
   register,
   resolveShmOptions,
   shmOptionsFrom,
+  shmTier,
+  sweepStaleShm,
   type ShmConnection,
   type ShmMode,
   type ShmOptions,
@@ -153,23 +156,34 @@ describe('loader', () => {
     expect(binding?.constants.VERSION).toBe(1);
   });
 
-  it('reports disabled with FASTPATH_NATIVE=0, and the API refuses with ENATIVE', async () => {
+  async function loaderChild(flag: string): Promise<{ status: unknown; available: boolean; err?: string }> {
     const code = `
       const m = await import('@fastpath/native');
-      let err; try { m.createShmOffer(); } catch (e) { err = e.code; }
-      console.log(JSON.stringify({ status: m.nativeStatus, available: m.nativeAvailable, err }));`;
+      let err; try { m.createShmOffer().cancel(); } catch (e) { err = e.code; }
+      console.log(JSON.stringify({ status: m.nativeStatus.loaded ? { loaded: true } : m.nativeStatus, available: m.nativeAvailable, err }));`;
     const child = spawn(process.execPath, ['-C', 'fastpath-src', '--import', 'tsx', '--input-type=module', '-e', code], {
       cwd: repoRoot,
-      env: { ...process.env, FASTPATH_NATIVE: '0' },
+      env: { ...process.env, FASTPATH_NATIVE: flag },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     const exit = await withTimeout(new Promise((r) => child.once('exit', r)), 15_000, 'loader child');
     expect(exit).toBe(0);
-    const res = JSON.parse(out.trim().split('\n').pop()!);
-    expect(res).toEqual({ status: { loaded: false, reason: 'disabled by FASTPATH_NATIVE=0' }, available: false, err: 'ENATIVE' });
+    return JSON.parse(out.trim().split('\n').pop()!);
+  }
+
+  it('reports disabled with FASTPATH_NATIVE=0, and the API refuses with ENATIVE', async () => {
+    expect(await loaderChild('0')).toEqual({ status: { loaded: false, reason: 'disabled by FASTPATH_NATIVE=0' }, available: false, err: 'ENATIVE' });
   });
+
+  it('FASTPATH_NATIVE: exactly 0/false/off, trimmed and in any case, disable it; the reason names the value', async () => {
+    const results = await Promise.all([' OFF ', 'False', '1', 'no'].map((f) => loaderChild(f)));
+    expect(results[0]).toEqual({ status: { loaded: false, reason: 'disabled by FASTPATH_NATIVE= OFF ' }, available: false, err: 'ENATIVE' });
+    expect(results[1]).toEqual({ status: { loaded: false, reason: 'disabled by FASTPATH_NATIVE=False' }, available: false, err: 'ENATIVE' });
+    expect(results[2]).toEqual({ status: { loaded: true }, available: true });
+    expect(results[3]).toEqual({ status: { loaded: true }, available: true });
+  }, 30_000);
 });
 
 describe('offer lifecycle (in process)', () => {
@@ -196,6 +210,88 @@ describe('offer lifecycle (in process)', () => {
       }
       // Right names, wrong key: the header check refuses it.
       expect(() => attachShm({ ...offer.token, key: '0'.repeat(32) })).toThrow(expect.objectContaining({ code: 'EBADTOKEN' }));
+    } finally {
+      offer.cancel();
+    }
+  });
+});
+
+describe('sweeping what killed servers left behind', () => {
+  /** A child that creates an offer, reports its token, and waits to be killed. */
+  async function orphanOffer(dirBase: string): Promise<{ token: { shm: string; dir: string }; pid: number }> {
+    const code = `
+      const m = await import('@fastpath/native');
+      const o = m.createShmOffer({ mode: 'worker', ringBytes: 8192, attachTimeoutMs: 600000, dirBase: ${JSON.stringify(dirBase)} });
+      console.log(JSON.stringify(o.token));
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['-C', 'fastpath-src', '--import', 'tsx', '--input-type=module', '-e', code], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    const token = await withTimeout(
+      new Promise<{ shm: string; dir: string }>((resolve, reject) => {
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!));
+        });
+        child.once('exit', (c) => reject(new Error(`orphan child exited (${c}) before its offer`)));
+      }),
+      15_000,
+      'orphan offer',
+    );
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await withTimeout(exited, 5000, 'orphan exit');
+    return { token, pid: child.pid! };
+  }
+
+  it('names carry the creator pid', () => {
+    const offer = createShmOffer({ mode: 'worker', ringBytes: 8192 });
+    try {
+      expect(offer.token.shm).toBe(`/fp-${process.pid.toString(16).padStart(8, '0')}-${offer.token.shm.slice(13)}`);
+      expect(offer.token.shm).toMatch(/^\/fp-[0-9a-f]{8}-[0-9a-f]{24}$/);
+      expect(offer.token.dir).toMatch(new RegExp(`/fastpath-shm-${process.pid}-[A-Za-z0-9]{6}$`));
+    } finally {
+      offer.cancel();
+    }
+  });
+
+  it('a SIGKILLed server\'s offer is removed when a tier starts listening; live and foreign-form names stay', async () => {
+    const dirBase = mkdtempSync(join(tmpdir(), 'fp-sweep-test-'));
+    try {
+      const { token } = await orphanOffer(dirBase);
+      // The kill left both behind.
+      expect(leftovers(token)).toEqual([`/dev/shm${token.shm}`, token.dir]);
+      // A live offer of this process, and an old-form directory name (no pid), must survive.
+      const live = createShmOffer({ mode: 'worker', ringBytes: 8192, dirBase });
+      const oldForm = mkdtempSync(join(dirBase, 'fastpath-shm-'));
+      try {
+        const server = await shmTier.listen(() => {}, { dirBase });
+        await server.close();
+        expect(leftovers(token)).toEqual([]);
+        expect(leftovers(live.token)).toHaveLength(2);
+        expect(existsSync(oldForm)).toBe(true);
+        expect(readdirSync(dirBase).sort()).toEqual([live.token.dir.slice(dirBase.length + 1), oldForm.slice(dirBase.length + 1)].sort());
+        // Nothing is left to sweep a second time.
+        expect(sweepStaleShm(dirBase)).toEqual({ segments: 0, dirs: 0 });
+      } finally {
+        live.cancel();
+      }
+      expect(leftovers(live.token)).toEqual([]);
+    } finally {
+      rmSync(dirBase, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('an attach to an offer of the old name form still validates', () => {
+    // The old forms pass the token check (the attach then fails on the missing object, not the name).
+    const offer = createShmOffer({ mode: 'worker', ringBytes: 8192 });
+    try {
+      const old = { ...offer.token, shm: `/fp-${'a'.repeat(32)}`, dir: `${tmpdir()}/fastpath-shm-AbC123` };
+      expect(() => attachShm(old)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+      expect(() => attachShm({ ...offer.token, shm: `/fp-${'a'.repeat(8)}_${'b'.repeat(24)}` })).toThrow(expect.objectContaining({ code: 'EBADTOKEN' }));
+      expect(() => attachShm({ ...offer.token, dir: `${tmpdir()}/fastpath-shm-12x-AbC123` })).toThrow(expect.objectContaining({ code: 'EBADTOKEN' }));
     } finally {
       offer.cancel();
     }
@@ -290,6 +386,76 @@ describe.each(MODES)('shm %s mode, with a child process', (mode) => {
     expect(maxChunk).toBeLessThanOrEqual(16 * 1024);
     expect(conn.pendingBytes).toBe(0);
   }, 90_000);
+
+  it('batches a burst: the first write goes at once, the rest of the tick in one concatenated native write, in order', async () => {
+    const ch = (conn as unknown as { channel: { write(b: Uint8Array): number; pending(): number } }).channel;
+    const realWrite = ch.write.bind(ch);
+    const realPending = ch.pending.bind(ch);
+    const sizes: number[] = [];
+    let pendingCalls = 0;
+    // (The addon's methods are read-only on the prototype: shadow them on the instance.)
+    const shadow = (name: string, fn: unknown): void => void Object.defineProperty(ch, name, { value: fn, configurable: true, writable: true });
+    shadow('write', (b: Uint8Array) => {
+      sizes.push(b.length);
+      return realWrite(b);
+    });
+    shadow('pending', () => {
+      pendingCalls++;
+      return realPending();
+    });
+    try {
+      const n = 500;
+      const all = Buffer.alloc(n * 64);
+      for (let i = 0; i < n; i++) all.fill(i & 0xff, i * 64, i * 64 + 64).writeUInt32LE(i, i * 64);
+      const rest: Buffer[] = [];
+      let len = 0;
+      const back = withTimeout(
+        new Promise<void>((resolve) => {
+          conn.onData = (c) => {
+            rest.push(Buffer.from(c));
+            len += c.length;
+            if (len >= all.length) resolve();
+          };
+        }),
+        10_000,
+        'burst echo',
+      );
+      for (let i = 0; i < n; i++) conn.write(all.subarray(i * 64, i * 64 + 64));
+      expect(sizes).toEqual([64]); // the rest waits for the microtask
+      expect(conn.pendingBytes).toBe((n - 1) * 64); // queued in JS, no native call needed
+      expect(pendingCalls).toBe(0);
+      await Promise.resolve();
+      expect(sizes).toEqual([64, (n - 1) * 64]);
+      await back;
+      expect(Buffer.concat(rest).equals(all)).toBe(true);
+      expect(conn.pendingBytes).toBe(0);
+      expect(pendingCalls).toBe(0); // nothing ever waited natively: no native call
+      // Above the concat limit: runs of up to 64 KiB, big frames alone.
+      sizes.length = 0;
+      const big = Buffer.alloc(100 * 1024, 1);
+      conn.onData = () => {};
+      conn.write(Buffer.alloc(10));
+      for (const b of [Buffer.alloc(40 * 1024), Buffer.alloc(20 * 1024), Buffer.alloc(10 * 1024), big, Buffer.alloc(5)]) conn.write(b);
+      await Promise.resolve();
+      expect(sizes).toEqual([10, 60 * 1024, 10 * 1024, 100 * 1024, 5]);
+    } finally {
+      delete (ch as { write?: unknown }).write;
+      delete (ch as { pending?: unknown }).pending;
+    }
+  });
+
+  it('pendingBytes follows write() and DRAIN: onDrain fires once the native queue is empty', async () => {
+    conn.onData = () => {};
+    await new Promise((r) => setTimeout(r, 100)); // the previous test's echoes are in
+    conn.write(Buffer.alloc(512 * 1024, 3)); // 8 times the ring
+    const p = conn.pendingBytes;
+    expect(p).toBeGreaterThan(0);
+    expect(p).toBeLessThanOrEqual(512 * 1024);
+    await withTimeout(new Promise<void>((resolve) => (conn.onDrain = resolve)), 10_000, 'drain');
+    expect(conn.pendingBytes).toBe(0);
+    conn.onDrain = null;
+    await new Promise((r) => setTimeout(r, 100)); // let the echo come back
+  });
 
   // Mode-specific: inline burns a core by design; worker and adaptive must go quiet.
   const idleInline = async (): Promise<void> => {

@@ -5,7 +5,8 @@
  */
 import type { Connection } from '@fastpath/core';
 import { nativeStatus } from './native.js';
-import { attachShm, createShmOffer, type ShmMode, type ShmOffer, type ShmOfferOptions, type ShmSpinOptions } from './shm-connection.js';
+import { sweepStaleShm } from './sweep.js';
+import { attachShm, createShmOffer, defaultDirBase, type ShmMode, type ShmOffer, type ShmOfferOptions, type ShmSpinOptions } from './shm-connection.js';
 
 export interface ShmTierOffer {
   params: Record<string, unknown>;
@@ -61,6 +62,9 @@ export const shmTier: ShmUpgradeTier = {
     return nativeStatus.loaded ? undefined : `native addon unavailable: ${nativeStatus.reason ?? 'unknown reason'}`;
   },
   async listen(onConnection, options) {
+    // Segments and doorbell directories of servers of this uid that were killed between an offer
+    // and the attach (their names carry the pid). Bounded, best effort.
+    sweepStaleShm(shmOptionsFrom(options).dirBase ?? defaultDirBase());
     const offers = new Set<ShmOffer>();
     let closed = false;
     return {

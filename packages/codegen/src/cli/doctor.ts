@@ -240,7 +240,22 @@ const KNOB_HELP: Record<string, string> = {
   ringBytes: 'per direction; 2 x ringBytes + 4 KiB per connection',
   slotBytes: 'largest chunk handed to JS (the "large MTU")',
   attachTimeoutMs: 'server side: an offer nobody attaches to is withdrawn after this, ms',
+  spin: 'opt-in synchronous spin for the reply after each write, { budgetMicros, allowMainThread? } (off by default)',
 };
+
+/** A knob's value for the text report: sizes with units, the spin object spelled out, 'off' when absent. */
+function showKnob(k: string, v: unknown): string {
+  if (typeof v === 'number' && (k === 'ringBytes' || k === 'slotBytes')) return `${v} (${fmtBytes(v)})`;
+  if (k === 'spin') {
+    if (v === undefined || v === null) return 'off';
+    if (typeof v === 'object') {
+      const o = v as { budgetMicros?: unknown; allowMainThread?: unknown };
+      return `${String(o.budgetMicros)} µs budget${o.allowMainThread === true ? ', main thread allowed' : ''}`;
+    }
+  }
+  if (typeof v === 'object' && v !== null) return JSON.stringify(v);
+  return String(v);
+}
 
 /** The human-readable report. */
 export function formatDoctorReport(r: DoctorReport): string {
@@ -272,15 +287,16 @@ export function formatDoctorReport(r: DoctorReport): string {
     if (r.shm.error) L.push(`  the requested settings are invalid: ${r.shm.error}`);
     const eff = r.shm.effective ?? {};
     const defs = r.shm.defaults ?? {};
-    const keys = [...new Set([...Object.keys(eff), ...Object.keys(defs)])];
+    // `spin` is absent from the options unless asked for: show it as 'off' then.
+    const keys = [...new Set([...Object.keys(eff), ...Object.keys(defs), 'spin'])];
     for (const k of keys) {
       const v = k in eff ? eff[k] : k in r.shm.requested ? r.shm.requested[k] : defs[k];
-      const shown = typeof v === 'number' && (k === 'ringBytes' || k === 'slotBytes') ? `${v} (${fmtBytes(v)})` : String(v);
+      const shown = showKnob(k, v);
       const note = k in defs && v !== defs[k] ? `default ${String(defs[k])}` : '';
       L.push(`  ${k.padEnd(17)}${shown.padEnd(20)}${[KNOB_HELP[k], note].filter(Boolean).join('; ')}`);
     }
   }
-  L.push(`  ${'doorbell dirs'.padEnd(17)}${r.shm.dirBase}/fastpath-shm-XXXXXX`);
+  L.push(`  ${'doorbell dirs'.padEnd(17)}${r.shm.dirBase}/fastpath-shm-<pid>-XXXXXX`);
   const d = r.shm.devShm;
   L.push(`  ${'/dev/shm'.padEnd(17)}${d.exists ? `${d.writable ? 'writable' : 'NOT writable'}${d.freeBytes !== undefined ? `, ${fmtBytes(d.freeBytes)} free` : ''}` : 'missing'}`);
   for (const n of r.shm.notes) L.push(`  note: ${n}`);
@@ -308,11 +324,12 @@ Options:
   --json          print the report as JSON
   --shm <json>    resolve these shm options instead of the defaults,
                   e.g. --shm '{"mode":"adaptive","spinMicros":100}'
+                  or  --shm '{"spin":{"budgetMicros":50,"allowMainThread":true}}'
   --probe         also negotiate a loopback connection in this process and report its tier
   -h, --help      show this help
 
 Environment:
-  FASTPATH_NATIVE=0  disables the native addon (the shm tier)
+  FASTPATH_NATIVE=0  disables the native addon (the shm tier); so do false and off
 `;
 
 export const doctorCommand: Command = {

@@ -236,3 +236,52 @@ describe('uds attach directories', () => {
     expect(existsSync(other)).toBe(true);
   });
 });
+
+describe('peer uid check (SO_PEERCRED through the native addon)', () => {
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot) console.log('skipping the other-uid test: it needs root to start a process as nobody');
+  it.runIf(isRoot)('reads the uid of a process of another user, and the attach router refuses its channel', async ({ skip }) => {
+    const { mkdtempSync, chmodSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { spawn } = await import('node:child_process');
+    const { loadNative, readPeerCredentials } = await import('@fastpath/core');
+    const { NetConnection } = await import('../packages/core/src/transport/net-connection.js');
+    const { AttachRouter } = await import('../packages/core/src/session/upgrade.js');
+    const status = await loadNative();
+    if (!status.loaded) skip(`native addon not loaded (${status.reason})`);
+    const dir = mkdtempSync(join(tmpdir(), 'fastpath-peercred-'));
+    chmodSync(dir, 0o777); // this test's own socket, reachable by nobody on purpose
+    const path = join(dir, 'peer.sock');
+    const accepted = new Promise<net.Socket>((resolve) => {
+      const srv = net.createServer((s) => {
+        resolve(s);
+        srv.close();
+      });
+      srv.listen(path, () => chmodSync(path, 0o777));
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const child = spawn(process.execPath, ['-e', `require('net').connect(${JSON.stringify(path)}).on('connect', () => setTimeout(() => process.exit(0), 3000))`], {
+      uid: 65534,
+      gid: 65534,
+      cwd: '/',
+      stdio: 'ignore',
+    });
+    try {
+      const socket = await accepted;
+      const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
+      expect(readPeerCredentials(fd)).toMatchObject({ uid: 65534, pid: child.pid });
+      const conn = new NetConnection(socket, 'uds', `unix:${path}`, `unix:${path}`);
+      expect(conn.peerUid()).toBe(65534);
+      const refused: FastpathError[] = [];
+      const router = new AttachRouter((err) => refused.push(err));
+      router.route(conn);
+      expect(refused).toHaveLength(1);
+      expect(refused[0]!.code).toBe('PERMISSION_DENIED');
+      expect(refused[0]!.message).toMatch(/the peer runs as uid 65534, not 0/);
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -8,7 +8,8 @@
         "src/shm-ring.cc",
         "src/shm-segment.cc",
         "src/doorbell.cc",
-        "src/channel-registry.cc"
+        "src/channel-registry.cc",
+        "src/peer-credentials.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

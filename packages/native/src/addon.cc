@@ -3,6 +3,7 @@
 // Everything here runs on the thread that owns the env. JS is called from libuv callbacks (through
 // napi_make_callback, inside a HandleScope), and from one method JS called: spin(), which calls the
 // same callback synchronously (napi_call_function, in its own HandleScope).
+#include "peer-credentials.h"
 #include <napi.h>
 #include <uv.h>
 
@@ -356,6 +357,7 @@ class ShmChannel : public Napi::ObjectWrap<ShmChannel> {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ShmChannel", ShmChannel::Init(env));
+  exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
   Napi::Object c = Napi::Object::New(env);
   c.Set("VERSION", Napi::Number::New(env, kVersion));
   c.Set("HEADER_BYTES", Napi::Number::New(env, kHeaderBytes));

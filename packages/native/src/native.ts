@@ -136,6 +136,8 @@ export interface NativeBinding {
   /** role 0 creates a segment (token ignored), role 1 attaches with the token. Throws an Error with `code` on failure. */
   ShmChannel: new (role: 0 | 1, token: ShmToken | null, options: NativeChannelOptions, callback: NativeCallback) => NativeShmChannel;
   constants: NativeConstants;
+  /** SO_PEERCRED of a connected Unix socket descriptor; null when it cannot be read. */
+  peerCredentials(fd: number): { uid: number; gid: number; pid: number } | null;
 }
 
 /** The package root: the directory holding package.json, found upward from this file (src/ or dist/). */

@@ -4,7 +4,7 @@
  * NativeHost structurally, so core's loader can call `register(host)` with its own objects.
  */
 import type { Connection } from '@fastpath/core';
-import { nativeStatus } from './native.js';
+import { binding, nativeStatus } from './native.js';
 import { sweepStaleShm } from './sweep.js';
 import { attachShm, createShmOffer, defaultDirBase, type ShmMode, type ShmOffer, type ShmOfferOptions, type ShmSpinOptions } from './shm-connection.js';
 
@@ -28,6 +28,8 @@ export interface ShmUpgradeTier {
 /** What core passes to register(); only the parts this package uses. */
 export interface NativeHostLike {
   registerUpgradeTier(tier: ShmUpgradeTier): void;
+  /** Lets core read SO_PEERCRED (core's uds tier refuses channels from another user). */
+  setPeerCredentialsReader?(reader: (fd: number) => { uid: number; gid: number; pid: number } | null): void;
 }
 
 export interface RegisterResult {
@@ -98,5 +100,7 @@ export const shmTier: ShmUpgradeTier = {
 export function register(host: NativeHostLike): RegisterResult {
   if (!nativeStatus.loaded) return { loaded: false, ...(nativeStatus.reason ? { reason: nativeStatus.reason } : {}) };
   host.registerUpgradeTier(shmTier);
+  const b = binding;
+  if (b && host.setPeerCredentialsReader) host.setPeerCredentialsReader((fd) => b.peerCredentials(fd));
   return { loaded: true, tiers: ['shm'] };
 }

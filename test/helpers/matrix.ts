@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ClientOptions, ServerOptions, Tier } from '@fastpath/core';
+import { loadNative, type ClientOptions, type ServerOptions, type Tier } from '@fastpath/core';
 
 /**
  * The transport matrix (zeromq.js `testProtos` pattern): every behaviour suite runs once per
@@ -29,6 +29,10 @@ export function cleanupSocketDirs(): void {
 
 const off = { fastPath: 'off' } as const;
 
+const native = await loadNative();
+const shmAvailable = native.loaded && native.tiers?.includes('shm') === true;
+if (!shmAvailable) console.log(`transport matrix: no shm tiers (${native.reason ?? 'the native addon registered no shm tier'})`);
+
 export const transports: TransportCase[] = [
   // Plain transports, fast path off on the client: what a remote peer gets.
   { name: 'tcp', listen: () => 'tcp://127.0.0.1:0', client: off, path: 'tcp' },
@@ -36,7 +40,8 @@ export const transports: TransportCase[] = [
   { name: 'unix', listen: () => `unix:${socketPath()}`, client: off, path: 'uds' },
   // Negotiated tiers: the client connects over TCP and is upgraded.
   { name: 'uds (upgraded)', listen: () => 'tcp://127.0.0.1:0', client: { fastPath: 'require', tiers: ['uds'] }, path: 'uds' },
-  ...(['inline', 'worker', 'adaptive'] as const).map(
+  // The shm tiers need the native addon: without a compiler at install, they are left out (and said so).
+  ...(shmAvailable ? (['inline', 'worker', 'adaptive'] as const) : []).map(
     (mode): TransportCase => ({
       name: `shm-${mode}`,
       listen: () => 'tcp://127.0.0.1:0',

@@ -3,6 +3,7 @@
 // A plain subscriber: it gets every tick whose subject matches the pattern (`*` is one token, `>`
 // the rest), in the order the server published them. Stop it with Ctrl-C.
 import { connect, FastpathError } from '@fastpath/core';
+import { TickerValidators } from './generated/ticker.js';
 import type { Tick } from './ticker.js';
 
 const url = process.argv[2] ?? 'tcp://127.0.0.1:7001';
@@ -18,7 +19,8 @@ try {
   console.log(`[watch] publishing to ticks.FAKE -> ${err.code}`);
 }
 
-const sub = client.subscribe<Tick>(pattern);
+// The generated validator checks every tick before the loop sees it.
+const sub = client.subscribe<Tick>(pattern, { validate: TickerValidators.ticks.message });
 await sub.ready;
 console.log(`[watch] subscribed to ${pattern} (path ${client.path})`);
 

@@ -3,6 +3,7 @@
 // A queue-group member: start several, and each tick is handled by exactly one of them (the
 // server hands the group's messages to its members in turn). Stop it with Ctrl-C.
 import { connect } from '@fastpath/core';
+import { TickerValidators } from './generated/ticker.js';
 import type { Tick } from './ticker.js';
 
 const url = process.argv[2] ?? 'tcp://127.0.0.1:7001';
@@ -14,6 +15,8 @@ const client = await connect(url);
 let handled = 0;
 const sub = client.subscribe<Tick>('ticks.>', {
   queue: group,
+  // The generated validator checks every tick before the callback sees it.
+  validate: TickerValidators.ticks.message,
   callback: (tick, { subject }) => {
     handled++;
     console.log(`${me} ${subject} #${tick.seq} handled`);

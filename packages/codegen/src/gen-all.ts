@@ -16,6 +16,7 @@ const fixtures = 'packages/codegen/src/__fixtures__';
 /** Every generation job of the repository (paths relative to the repository root). */
 export const GEN_JOBS: ReadonlyArray<Omit<GenerateOptions, 'cwd'>> = [
   { files: ['examples/hello/greeter.ts'], outDir: 'examples/hello/generated' },
+  { files: ['examples/pubsub/ticker.ts'], outDir: 'examples/pubsub/generated' },
   { files: ['examples/codegen/contract.ts'], outDir: 'examples/codegen/generated' },
   { files: ['bench/src/contracts/validation.ts'], outDir: 'bench/src/generated' },
   { files: [`${fixtures}/all-types.ts`], outDir: `${fixtures}/golden` },

@@ -32,7 +32,8 @@ export function emitServiceFile(s: ServiceModel, decls: readonly Decl[], meta: R
   const N = s.name;
   const v = new ValidatorEmitter(decls, o);
   const coreValues = new Set<string>(['defineService']);
-  const coreTypes = new Set<string>(['ServiceDefinition', 'StandardSchemaV1', 'Client', 'Server', 'ServiceClient']);
+  const coreTypes = new Set<string>(['ServiceDefinition', 'StandardSchemaV1', 'Client', 'Server']);
+  if (s.methods.length > 0) coreTypes.add('ServiceClient');
   const aliases = new Set<string>();
   const reqT = (m: MethodModel): string => (streamsIn(m) ? (aliases.add('In'), `In<'${m.name}'>`) : (aliases.add('Req'), `Req<'${m.name}'>`));
   const resT = (m: MethodModel): string => (streamsOut(m) ? (aliases.add('Out'), `Out<'${m.name}'>`) : (aliases.add('Res'), `Res<'${m.name}'>`));
@@ -87,8 +88,9 @@ export function emitServiceFile(s: ServiceModel, decls: readonly Decl[], meta: R
   }
   out.push('  },', `  [${s.topics.map((t) => q(t.name)).join(', ')}],`, ');', '');
 
-  // Client
-  coreTypes.add('CallOptions');
+  // Client. A service with topics only has no methods: no CallOptions, and no #svc field to keep.
+  const hasMethods = s.methods.length > 0;
+  if (hasMethods) coreTypes.add('CallOptions');
   out.push(
     `/**`,
     ` * Typed client for ${N}. Calls go through \`client.service(${N}Service)\`: responses are validated`,
@@ -96,13 +98,13 @@ export function emitServiceFile(s: ServiceModel, decls: readonly Decl[], meta: R
     ` * from the server's fails with FAILED_PRECONDITION.${s.topics.length ? ' Topic subscriptions validate each message; pass\n * your own `validate` in the subscribe options to replace that.' : ''}`,
     ` */`,
     `export class ${N}Client {`,
-    `  readonly #svc: ServiceClient<Contract>;`,
+    ...(hasMethods ? [`  readonly #svc: ServiceClient<Contract>;`] : []),
   );
   for (const t of s.topics) {
     coreTypes.add('TopicClient');
     out.push(...jsdoc(t.doc ?? `Subject \`${N}.${t.name}\`.`, '  '), `  readonly ${t.name}: TopicClient<TopicOf<'${t.name}'>>;`);
   }
-  out.push('', '  constructor(client: Client) {', `    const svc = client.service(${N}Service);`, '    this.#svc = svc;');
+  out.push('', '  constructor(client: Client) {', `    const svc = client.service(${N}Service);`, ...(hasMethods ? ['    this.#svc = svc;'] : []));
   for (const { t, message } of topicSchemas) {
     out.push(
       `    this.${t.name} = {`,
@@ -129,7 +131,7 @@ export function emitServiceFile(s: ServiceModel, decls: readonly Decl[], meta: R
   out.push('}', '');
 
   // Server
-  coreTypes.add('CallContext');
+  if (hasMethods) coreTypes.add('CallContext');
   out.push(`/** What a server implements for ${N}. Requests (each message, for streams) are validated before a handler sees them. */`, `export interface ${N}Handlers {`);
   s.methods.forEach((m, i) => {
     if (i > 0) out.push('');

@@ -335,6 +335,7 @@ class ShmChannel : public Napi::ObjectWrap<ShmChannel> {
     o.Set("spinMicros", Napi::Number::New(env, opt.spinMicros));
     o.Set("polling", Napi::Boolean::New(env, ch_->polling()));
     o.Set("armed", Napi::Boolean::New(env, ch_->armed()));
+    o.Set("contended", Napi::Boolean::New(env, ch_->contended()));
     o.Set("spins", Napi::Number::New(env, static_cast<double>(ch_->spins())));
     o.Set("spinDeliveries", Napi::Number::New(env, static_cast<double>(ch_->spinDeliveries())));
     return o;

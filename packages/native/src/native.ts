@@ -79,6 +79,8 @@ export interface NativeChannelInfo {
   polling: boolean;
   /** The consumer-asleep flag is set: the peer rings the doorbell on its next write. */
   armed: boolean;
+  /** Adaptive mode: more tasks were runnable than cores at the last sample, so it does not poll. */
+  contended: boolean;
   /** spin() calls that polled the ring. */
   spins: number;
   /** Of those, the ones that delivered something. */

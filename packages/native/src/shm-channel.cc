@@ -2,7 +2,9 @@
 
 #include "channel-registry.h"
 
+#include <fcntl.h>
 #include <sched.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <cstdlib>
@@ -258,6 +260,37 @@ int Channel::Deliver(bool* more) {
   return count;
 }
 
+// Whether the machine has no core to spare for polling: at least two more runnable tasks than
+// online cores, from the instantaneous "running/total" field of /proc/loadavg. This thread and its
+// peer's poller are among them, so two pollers on two cores are not contention, and one task that
+// is briefly runnable (a kernel thread) is not either. Sampled at most every 10 ms; where
+// /proc/loadavg cannot be read, never contended.
+static bool RunnableExceedsCores() {
+  static const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[128];
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buf[n] = 0;
+  const char* slash = strchr(buf, '/');
+  if (slash == nullptr) return false;
+  const char* p = slash;
+  while (p > buf && p[-1] >= '0' && p[-1] <= '9') --p;
+  if (p == slash) return false;
+  long running = strtol(p, nullptr, 10);
+  return cores > 0 && running > cores + 1;
+}
+
+bool Channel::Contended(uint64_t now) {
+  if (now - contentionCheckedAt_ >= 10000) {
+    contentionCheckedAt_ = now;
+    contended_ = RunnableExceedsCores();
+  }
+  return contended_;
+}
+
 // Chooses how to wait for the next event: keep the idle handle (poll on the next loop turn), or
 // stop it and sleep on the doorbell.
 void Channel::Schedule(bool activity, bool more) {
@@ -268,7 +301,9 @@ void Channel::Schedule(bool activity, bool more) {
     poll = true;  // burns the core by design, like RIO polling
   } else if (more) {
     poll = true;  // a batch was cut short: the rest on the next loop turn
-  } else if (opt_.mode == Mode::kAdaptive && now - lastActivity_ < opt_.spinMicros) {
+  } else if (opt_.mode == Mode::kAdaptive && now - lastActivity_ < opt_.spinMicros && !Contended(now)) {
+    // Adaptive polls for its window after traffic, unless no core is spare: then it sleeps like
+    // worker, instead of taking time from the processes that need it.
     poll = true;
     if (!activity) sched_yield();  // let the peer (or anyone) run if this core is contended
   } else {

@@ -92,6 +92,9 @@ class Channel {
   bool open() const { return state_ == kOpen; }
   bool polling() const { return polling_; }
   bool armed() const { return armed_; }
+  // Adaptive mode: true while more tasks are runnable than there are cores (no core to spare for
+  // polling), as last sampled.
+  bool contended() const { return contended_; }
   size_t pendingBytes() const { return pendingBytes_; }
   uint64_t spins() const { return spins_; }
   uint64_t spinDeliveries() const { return spinDeliveries_; }
@@ -146,6 +149,9 @@ class Channel {
   size_t pendingOff_ = 0;
   size_t pendingBytes_ = 0;
   uint64_t lastActivity_ = 0;
+  uint64_t contentionCheckedAt_ = 0;  // µs; /proc/loadavg is read at most every 10 ms
+  bool contended_ = false;
+  bool Contended(uint64_t now);
   bool spinning_ = false;       // inside Spin: it is not re-entered
   uint64_t spinTurn_ = ~0ull;   // the loop turn (uv_metrics_info loop_count) of turnEnd_
   uint64_t turnEnd_ = 0;        // when that turn's perTurn spin window closes (ns)

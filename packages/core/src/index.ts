@@ -27,6 +27,8 @@ export type { FastPathOptions, CommonOptions } from './api/options.js';
 // API
 export { Server, type ServerOptions, type ServerEvents, type ConnectionInfo, type CloseOptions, type Handler } from './api/server.js';
 export { Client, connect, type ClientOptions, type ClientEvents } from './api/client.js';
+export type { ConnectTarget, RetryOptions, TargetOptions } from './api/connect-target.js';
+export { backoffDelay, type BackoffOptions } from './session/backoff.js';
 export {
   defineService,
   methodPath,

@@ -10,6 +10,7 @@ import { parseAddress } from '../transport/address.js';
 import { getTransport } from '../transport/registry.js';
 import type { Tier } from '../transport/types.js';
 import { composeClient, type ClientCallInfo, type ClientInterceptor } from './interceptors.js';
+import { connectToTarget, type ConnectTarget, type TargetOptions } from './connect-target.js';
 import { localTiers, tierOptions } from './fast-path.js';
 import { DEFAULTS, resolveCommon, type CommonOptions, type FastPathOptions } from './options.js';
 import { methodPath, type CallOptions, type MethodOptions, type ServiceClient, type ServiceDefinition, type UnaryServiceClient } from './service.js';
@@ -20,7 +21,7 @@ import { pumpSource, streamCall, type StreamCall } from './streaming.js';
 import type { StreamKind } from '../session/client-stream.js';
 import type { SubscriptionSink } from '../session/client-session.js';
 
-export interface ClientOptions extends CommonOptions, FastPathOptions {
+export interface ClientOptions extends CommonOptions, FastPathOptions, TargetOptions {
   /** Give up connecting after this many ms (default 10 000). */
   connectTimeoutMs?: number;
   /** Connection-level metadata sent in HELLO (the server sees it as `ctx.peer.meta`). */
@@ -294,11 +295,20 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
 }
 
 /**
- * Connects to a server and completes the handshake.
+ * Connects to a server and completes the handshake. `target` is a URL, a list of URLs (tried in
+ * turn, or at random with `addressOrder: 'random'`), or a resolver called before every attempt.
+ * With `connectRetry: { attempts }` the first connect is retried with exponential backoff and
+ * jitter while the server is unavailable.
  *
  *     const client = await connect('tcp://127.0.0.1:7000');
+ *     const client2 = await connect(['tcp://10.0.0.5:7000', 'tcp://10.0.0.6:7000'], { connectRetry: { attempts: 5 } });
  */
-export async function connect(url: string, options: ClientOptions = {}): Promise<Client> {
+export function connect(target: ConnectTarget, options: ClientOptions = {}): Promise<Client> {
+  return connectToTarget(target, options, (url) => connectOnce(url, options));
+}
+
+/** One attempt: one address, the handshake and the fast-path negotiation. */
+async function connectOnce(url: string, options: ClientOptions): Promise<Client> {
   const common = resolveCommon(options);
   const address = parseAddress(url);
   const transport = getTransport(address.scheme);

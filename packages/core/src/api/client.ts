@@ -111,9 +111,9 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
   private send(method: string, request: unknown, options: CallOptions | undefined): Promise<unknown> {
     let deadline: number | undefined;
     try {
-      deadline = options?.deadline === undefined ? undefined : toDeadline(options.deadline);
+      deadline = deadlineOf(options);
     } catch (err) {
-      return Promise.reject(new FastpathError('INVALID_ARGUMENT', (err as Error).message));
+      return Promise.reject(err);
     }
     return this.session.call(method, request, deadline, options?.metadata, options?.signal);
   }
@@ -167,13 +167,7 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
   }
 
   private openStream(method: string, kind: StreamKind, payload: unknown, options: CallOptions | undefined) {
-    let deadline: number | undefined;
-    try {
-      deadline = options?.deadline === undefined ? undefined : toDeadline(options.deadline);
-    } catch (err) {
-      throw new FastpathError('INVALID_ARGUMENT', (err as Error).message);
-    }
-    return this.session.openStream(method, kind, payload, deadline, options?.metadata, options?.signal);
+    return this.session.openStream(method, kind, payload, deadlineOf(options), options?.metadata, options?.signal);
   }
 
   /** Calls a server-streaming method: iterate the result for the server's messages. */
@@ -291,6 +285,15 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
   close(): Promise<void> {
     this.session.close(new FastpathError('CANCELLED', 'client closed', { details: { reason: 'client-closed' } }));
     return this.session.drained;
+  }
+}
+
+/** The absolute deadline of a call's options; a malformed one is INVALID_ARGUMENT. */
+function deadlineOf(options: CallOptions | undefined): number | undefined {
+  try {
+    return toDeadline(options?.deadline);
+  } catch (err) {
+    throw new FastpathError('INVALID_ARGUMENT', (err as Error).message);
   }
 }
 

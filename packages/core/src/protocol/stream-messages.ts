@@ -1,6 +1,6 @@
 import { ArrayPrefixCache, decode, decodeRange, encode, encodeFrame, encodeFrameWithPrefix, Utf8Cache } from './codec.js';
 import { ProtocolError } from './errors.js';
-import { buildFrame, FrameType, HEADER_BYTES, writeHeader } from './frame.js';
+import { buildFrame, FrameType } from './frame.js';
 
 // STREAM_DATA (both directions, id = call id): the body is one message.
 export function encodeStreamData(id: number, message: unknown): Buffer {
@@ -82,11 +82,4 @@ export function decodeSubjectBody(body: Uint8Array, what: string): { subject: st
   const v = decode(body);
   if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string') throw new ProtocolError('bad-message', `${what} must be [subject, payload]`);
   return { subject: v[0], payload: v[1] };
-}
-
-/** A 12-byte header for `body`: lets one encoded body go to many subscribers. */
-export function headerFor(type: number, id: number, bodyLength: number): Buffer {
-  const h = Buffer.allocUnsafe(HEADER_BYTES);
-  writeHeader(h, 0, bodyLength, type, 0, id);
-  return h;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { budgetMs, fromBudget, isExpired, MAX_TIMER_MS, minDeadline, now, onDeadline, timerDelay, toDeadline } from './deadline.js';
+import { budgetMs, fromBudget, isExpired, MAX_TIMER_MS, now, onDeadline, timerDelay, toDeadline } from './deadline.js';
 
 describe('deadline', () => {
   it('treats a number as a relative budget and a Date as an instant', () => {
@@ -24,9 +24,6 @@ describe('deadline', () => {
   });
 
   it('compares and clamps', () => {
-    expect(minDeadline(5, 3)).toBe(3);
-    expect(minDeadline(undefined, 3)).toBe(3);
-    expect(minDeadline(5, undefined)).toBe(5);
     expect(isExpired(10, 10)).toBe(true);
     expect(isExpired(11, 10)).toBe(false);
     expect(isExpired(undefined, 10)).toBe(false);

@@ -35,13 +35,6 @@ export function toDeadline(option: number | Date | undefined, from: number = now
   return from + Math.max(0, option);
 }
 
-/** The earlier of two deadlines. */
-export function minDeadline(a: Deadline | undefined, b: Deadline | undefined): Deadline | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return a < b ? a : b;
-}
-
 /** The budget to send on the wire: whole ms remaining, at least 0. Rounded up so 0.4 ms left is 1, not 0. */
 export function budgetMs(deadline: Deadline | undefined, at?: number): number | undefined {
   if (deadline === undefined) return undefined;

@@ -180,8 +180,13 @@ export abstract class FrameSession {
 
   /** Ends the session because of `err` (not a protocol violation), telling the peer why in GOAWAY. */
   protected protocolFailureWith(err: FastpathError): void {
+    this.goAwayAndEnd(err, err.message);
+  }
+
+  /** Tells the peer why in GOAWAY, then ends the session with `err`. */
+  private goAwayAndEnd(err: FastpathError, message: string): void {
     if (this.state === 'closed') return;
-    this.conn.write(encodeGoAway(err.code, err.message, this.lastAcceptedId()));
+    this.conn.write(encodeGoAway(err.code, message, this.lastAcceptedId()));
     this.closeReason = err;
     this.terminate(err);
   }
@@ -199,11 +204,8 @@ export abstract class FrameSession {
    * Non-protocol errors reaching here are bugs in a frame handler and are reported as INTERNAL.
    */
   protected protocolFailure(err: unknown): void {
-    if (this.state === 'closed') return;
     const e = ProtocolError.is(err) ? err : toFastpathError(err, 'INTERNAL');
-    this.conn.write(encodeGoAway(e.code, `protocol error: ${e.message}`, this.lastAcceptedId()));
-    this.closeReason = e;
-    this.terminate(e);
+    this.goAwayAndEnd(e, `protocol error: ${e.message}`);
   }
 
   /** Ends the session now: every channel is closed (queued frames are flushed first). */

@@ -6,6 +6,11 @@ import type { Connection } from '../transport/types.js';
 import type { Broker, BrokerSubscription, QueueLimits, SubscriptionOwner } from './broker.js';
 import type { PeerInfo } from './server-call.js';
 
+/** What an authorization hook threw, as the refusal sent to the client. */
+function toRefusal(err: unknown): FastpathError {
+  return FastpathError.is(err) ? err : new FastpathError('PERMISSION_DENIED', String((err as Error)?.message ?? err));
+}
+
 /** Authorization hooks; return false (or throw a FastpathError) to refuse. */
 export interface PubSubAuth {
   /** May this peer subscribe to `subject` (in queue group `queue`)? Sync or async. */
@@ -90,13 +95,15 @@ export class ServerSubscriptions implements SubscriptionOwner {
       conn.write(encodeError(sid, err as FastpathError));
       return;
     }
-    const allow = (ok: boolean): void => {
-      // Withdrawn (UNSUBSCRIBE) or the connection went away while the hook was deciding.
+    const denied = (): FastpathError => new FastpathError('PERMISSION_DENIED', `not allowed to subscribe to "${subject}"`, { details: { subject } });
+    // The hook's answer, now or later. Withdrawn (UNSUBSCRIBE) or the connection gone while the
+    // hook was deciding: nothing is added and nothing is answered.
+    const decide = (outcome: true | FastpathError): void => {
       const wanted = this.deciding.get(sid) ?? true;
       this.deciding.delete(sid);
       if (this.cleared || !wanted) return;
-      if (!ok) {
-        conn.write(encodeError(sid, new FastpathError('PERMISSION_DENIED', `not allowed to subscribe to "${subject}"`, { details: { subject } })));
+      if (outcome !== true) {
+        conn.write(encodeError(sid, outcome));
         return;
       }
       const sub: Sub = { owner: this, sid, subject, queue, pending: [], pendingBytes: 0, overflowing: false, dropped: 0, totalDropped: 0 };
@@ -105,26 +112,22 @@ export class ServerSubscriptions implements SubscriptionOwner {
       conn.write(encodeResponse(sid, undefined));
     };
     const hook = this.host.auth.subscribe;
-    if (!hook) return allow(true);
+    if (!hook) return decide(true);
     let verdict: boolean | Promise<boolean>;
     try {
       verdict = hook(subject, this.host.peer(), queue);
     } catch (err) {
-      conn.write(encodeError(sid, FastpathError.is(err) ? err : new FastpathError('PERMISSION_DENIED', String((err as Error)?.message ?? err))));
+      decide(toRefusal(err));
       return;
     }
     if (typeof verdict === 'boolean') {
-      allow(verdict);
+      decide(verdict ? true : denied());
       return;
     }
     this.deciding.set(sid, true);
     verdict.then(
-      (ok) => allow(ok === true),
-      (err) => {
-        const wanted = this.deciding.get(sid) ?? true;
-        this.deciding.delete(sid);
-        if (!this.cleared && wanted) conn.write(encodeError(sid, FastpathError.is(err) ? err : new FastpathError('PERMISSION_DENIED', String((err as Error)?.message ?? err))));
-      },
+      (ok) => decide(ok === true ? true : denied()),
+      (err) => decide(toRefusal(err)),
     );
   }
 
@@ -153,7 +156,7 @@ export class ServerSubscriptions implements SubscriptionOwner {
         refusal = new FastpathError('PERMISSION_DENIED', `not allowed to publish to "${subject}"`, { details: { subject } });
       }
     } catch (err) {
-      refusal = FastpathError.is(err) ? err : new FastpathError('PERMISSION_DENIED', String((err as Error)?.message ?? err));
+      refusal = toRefusal(err);
     }
     if (refusal) {
       // id 0: a fire-and-forget publish; the client reports the ERROR as an 'error' event.

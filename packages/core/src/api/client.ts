@@ -1,18 +1,16 @@
 import { EventEmitter } from 'node:events';
 import type TypedEmitter from 'typed-emitter';
+export type { ClientEvents, ClientOptions } from './client-options.js';
 import { FastpathError } from '../protocol/errors.js';
 import type { GoAway } from '../protocol/messages.js';
-import { ClientSession } from '../session/client-session.js';
+import type { ClientSession } from '../session/client-session.js';
 import { toDeadline } from '../session/deadline.js';
 import type { PathInfo } from '../session/upgrade.js';
-import { currentUid, hostIdentity } from '../transport/host-identity.js';
-import { parseAddress } from '../transport/address.js';
-import { getTransport } from '../transport/registry.js';
 import type { Tier } from '../transport/types.js';
 import { composeClient, type ClientCallInfo, type ClientInterceptor } from './interceptors.js';
-import { connectToTarget, type ConnectTarget, type TargetOptions } from './connect-target.js';
-import { localTiers, tierOptions } from './fast-path.js';
-import { DEFAULTS, resolveCommon, type CommonOptions, type FastPathOptions } from './options.js';
+import { connectToTarget, type ConnectTarget } from './connect-target.js';
+import type { ClientEvents, ClientOptions } from './client-options.js';
+import { openSession } from './connect-once.js';
 import { methodPath, type CallOptions, type MethodOptions, type ServiceClient, type ServiceDefinition, type UnaryServiceClient } from './service.js';
 import { runValidator } from './validation.js';
 import { checkPublishSubject, checkSubscribeSubject } from '../protocol/subject.js';
@@ -20,34 +18,6 @@ import { Subscription, type SubscribeOptions } from './subscription.js';
 import { pumpSource, streamCall, type StreamCall } from './streaming.js';
 import type { StreamKind } from '../session/client-stream.js';
 import type { SubscriptionSink } from '../session/client-session.js';
-
-export interface ClientOptions extends CommonOptions, FastPathOptions, TargetOptions {
-  /** Give up connecting after this many ms (default 10 000). */
-  connectTimeoutMs?: number;
-  /** Connection-level metadata sent in HELLO (the server sees it as `ctx.peer.meta`). */
-  metadata?: Record<string, string>;
-  interceptors?: readonly ClientInterceptor[];
-  /** Check responses with the service definition's `response` validators (default true). */
-  validateResponses?: boolean;
-  signal?: AbortSignal;
-  /** Receive this connection's own publishes on its matching subscriptions (default true). */
-  echo?: boolean;
-  /** Resolve connect() only after the fast-path negotiation has finished (default true). */
-  waitForFastPath?: boolean;
-}
-
-export type ClientEvents = {
-  /** The connection ended. `reason.code` is CANCELLED after close(), UNAVAILABLE otherwise. */
-  close: (reason: FastpathError) => void;
-  /** The server is draining: in-flight calls finish, new calls fail with UNAVAILABLE. */
-  goaway: (info: GoAway) => void;
-  /** The connection's tier was decided: after an upgrade, or when it stays (with the reason). */
-  path: (info: PathInfo) => void;
-  /** A connection-level error that belongs to no call: a refused fire-and-forget publish, an invalid event. */
-  error: (err: FastpathError) => void;
-  /** A subscription's client-side queue overflowed and its oldest messages were dropped. */
-  'slow-consumer': (info: { subject: string; dropped: number; totalDropped: number }) => void;
-};
 
 /**
  * A connection to a fastpath server. Create one with `connect()`.
@@ -306,40 +276,9 @@ function deadlineOf(options: CallOptions | undefined): number | undefined {
  *     const client = await connect('tcp://127.0.0.1:7000');
  *     const client2 = await connect(['tcp://10.0.0.5:7000', 'tcp://10.0.0.6:7000'], { connectRetry: { attempts: 5 } });
  */
-export function connect(target: ConnectTarget, options: ClientOptions = {}): Promise<Client> {
-  return connectToTarget(target, options, (url) => connectOnce(url, options));
+export async function connect(target: ConnectTarget, options: ClientOptions = {}): Promise<Client> {
+  let client: Client | undefined;
+  await connectToTarget(target, options, (url) => openSession(url, options, (session) => (client = new Client(session, url, options))));
+  return client!;
 }
 
-/** One attempt: one address, the handshake and the fast-path negotiation. */
-async function connectOnce(url: string, options: ClientOptions): Promise<Client> {
-  const common = resolveCommon(options);
-  const address = parseAddress(url);
-  const transport = getTransport(address.scheme);
-  const timeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
-  const mode = options.fastPath ?? 'auto';
-  const local = mode === 'off' ? undefined : await localTiers(options);
-  const conn = await transport.connect(address, { timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
-  const session = new ClientSession(conn, {
-    maxFrameBytes: common.maxFrameBytes,
-    keepalive: { intervalMs: common.keepaliveMs, timeoutMs: common.keepaliveTimeoutMs },
-    handshakeTimeoutMs: common.handshakeTimeoutMs,
-    ...(options.metadata ? { helloMeta: options.metadata } : {}),
-    ...(options.echo === false ? { helloExtra: { echo: false } } : {}),
-    fastPath: {
-      mode,
-      host: hostIdentity().id,
-      uid: currentUid(),
-      tiers: local?.usable.map((t) => t.tier) ?? [],
-      unavailable: local?.unavailable ?? {},
-      tierOptions: tierOptions(options),
-      upgradeTimeoutMs: options.upgradeTimeoutMs ?? DEFAULTS.upgradeTimeoutMs,
-    },
-  });
-  const client = new Client(session, url, options);
-  await session.ready;
-  if (options.waitForFastPath !== false) {
-    await session.pathSettled;
-    if (session.state === 'closed') throw session.closeReason ?? new FastpathError('UNAVAILABLE', 'connection closed during the fast-path negotiation');
-  }
-  return client;
-}

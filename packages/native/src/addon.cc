@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "shm-channel.h"
+#include "win/win-addon.h"
 
 namespace fastpath {
 namespace {
@@ -372,6 +373,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   c.Set("OFF_HEAD0", Napi::Number::New(env, OffHead(0)));
   c.Set("OFF_HEAD1", Napi::Number::New(env, OffHead(1)));
   exports.Set("constants", c);
+#ifdef _WIN32
+  win::InitWin(env, exports);
+#endif
   return exports;
 }
 

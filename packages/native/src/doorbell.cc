@@ -1,3 +1,4 @@
+#ifndef _WIN32  // Windows: win/doorbell-win.cc
 #include "doorbell.h"
 
 #include <fcntl.h>
@@ -150,3 +151,4 @@ void Doorbells::Drain(int side) const {
 }
 
 }  // namespace fastpath
+#endif  // !_WIN32

@@ -26,4 +26,15 @@ import { nativeStatus } from './native.js';
 /** True when the shm tier can be offered or attached in this process. */
 export const nativeAvailable: boolean = nativeStatus.loaded;
 export { sweepStaleShm, type SweepResult } from './sweep.js';
-export { register, shmTier, shmOptionsFrom, type NativeHostLike, type RegisterResult, type ShmUpgradeTier } from './tier.js';
+export { register, shmTier, shmOptionsFrom, type NativeHostLike, type RegisterResult, type ShmUpgradeTier, type TcpFastPathUpgradeTier } from './tier.js';
+export {
+  TcpFastPathConnection,
+  connectTcpFastPath,
+  listenTcpFastPath,
+  probeLoopbackFastPath,
+  tcpFastPathTier,
+  tcpFastPathUnavailableReason,
+  type LoopbackProbe,
+  type TcpFastPathServer,
+} from './tcp-fastpath-tier.js';
+export { type NativeFastPathResult } from './native.js';

@@ -2,7 +2,9 @@
  * The whole native surface of @fastpath/native, typed in one place (the zeromq.js pattern).
  *
  * The addon is loaded once, inside a try/catch, from `build/Release/fastpath_native.node` relative
- * to the package root, so this works from `src/` (tests, tsx) and from `dist/` (the bundle). When
+ * to the package root (a build from source), else from `prebuilds/<platform>-<arch>/fastpath_native.node`
+ * (a prebuilt binary shipped in the tarball), so this works from `src/` (tests, tsx) and from
+ * `dist/` (the bundle), on Linux and on Windows. When
  * it cannot be loaded, `nativeStatus` says why and `binding` is null: callers fall back to a
  * slower tier and report the reason. `FASTPATH_NATIVE=0` (or false/off, any case) disables it on purpose.
  */
@@ -134,12 +136,56 @@ export interface NativeConstants {
   readonly OFF_HEAD1: number;
 }
 
+/** The outcome of one SIO_LOOPBACK_FAST_PATH attempt, or of the RIO table lookup (Windows). */
+export interface NativeFastPathResult {
+  attempted: boolean;
+  enabled: boolean;
+  /** The Winsock error number when it failed (10045: WSAEOPNOTSUPP). */
+  error?: number;
+  code?: string;
+  message?: string;
+}
+
+/** A tcp-fastpath socket (Windows). Events: 0 DATA (Buffer), 3 DRAIN, 4 CLOSED (error string or undefined), 5 CONNECTED. */
+export interface NativeTcpFastPathSocket {
+  connect(port: number): void;
+  /** Returns the bytes still queued, or -1 when not open. */
+  write(bytes: Uint8Array): number;
+  setReading(on: boolean): void;
+  pending(): number;
+  close(): void;
+  destroy(): void;
+  fastPath(): NativeFastPathResult;
+  addresses(): { local?: string; remote?: string };
+}
+
+/** A tcp-fastpath listener (Windows). Event 6: a connection to accept() from inside the callback. */
+export interface NativeTcpFastPathListener {
+  listen(): number;
+  accept(socket: NativeTcpFastPathSocket): boolean;
+  close(): void;
+  fastPath(): NativeFastPathResult;
+}
+
 export interface NativeBinding {
   /** role 0 creates a segment (token ignored), role 1 attaches with the token. Throws an Error with `code` on failure. */
   ShmChannel: new (role: 0 | 1, token: ShmToken | null, options: NativeChannelOptions, callback: NativeCallback) => NativeShmChannel;
   constants: NativeConstants;
   /** SO_PEERCRED of a connected Unix socket descriptor; null when it cannot be read. */
   peerCredentials(fd: number): { uid: number; gid: number; pid: number } | null;
+  /** Windows only. */
+  TcpFastPathSocket?: new (callback: (kind: number, arg?: Uint8Array | string) => void) => NativeTcpFastPathSocket;
+  /** Windows only. */
+  TcpFastPathListener?: new (callback: (kind: number) => void) => NativeTcpFastPathListener;
+  /** Windows only: SIO_LOOPBACK_FAST_PATH and the WSAID_MULTIPLE_RIO lookup on a throw-away socket. */
+  probeLoopbackFastPath?(): { fastPath: NativeFastPathResult; rio: NativeFastPathResult };
+  /** Windows only: HKLM\SOFTWARE\Microsoft\Cryptography\MachineGuid, or null. */
+  machineGuid?(): string | null;
+}
+
+/** Where a prebuilt binary for this platform lives, relative to the package root. */
+export function prebuildDir(platform: string = process.platform, arch: string = process.arch): string {
+  return join('prebuilds', `${platform}-${arch}`);
 }
 
 /** The package root: the directory holding package.json, found upward from this file (src/ or dist/). */
@@ -173,22 +219,36 @@ function load(): { binding: NativeBinding | null; status: NativeStatus } {
   if (flag !== undefined && ['0', 'false', 'off'].includes(flag.trim().toLowerCase())) {
     return { binding: null, status: { loaded: false, reason: `disabled by FASTPATH_NATIVE=${flag}` } };
   }
-  if (process.platform !== 'linux') {
-    return { binding: null, status: { loaded: false, reason: `the shm transport is Linux-only (platform ${process.platform})` } };
+  if (process.platform !== 'linux' && process.platform !== 'win32') {
+    return { binding: null, status: { loaded: false, reason: `the native transports are built for Linux and Windows only (platform ${process.platform})` } };
   }
   let path: string | undefined;
   let root: string | undefined;
   try {
     root = packageRoot();
-    path = join(root, 'build', 'Release', 'fastpath_native.node');
-    if (!existsSync(path)) {
+    // A build from source first, then the prebuilt binary for this platform. The first that loads
+    // wins: a checkout holds a Linux build/Release next to a win32 prebuild, and the other OS's
+    // file fails to load ("not a valid Win32 application", "invalid ELF header").
+    const candidates = [join(root, 'build', 'Release', 'fastpath_native.node'), join(root, prebuildDir(), 'fastpath_native.node')].filter((p) => existsSync(p));
+    if (candidates.length === 0) {
+      path = join(root, 'build', 'Release', 'fastpath_native.node');
       const why = fallbackReason(root);
       return { binding: null, status: { loaded: false, reason: why ? `addon not built: ${why}` : 'addon not built (run npm ci or npm run build:native)', path } };
     }
     const require = createRequire(import.meta.url);
-    const binding = require(path) as NativeBinding;
-    if (typeof binding?.ShmChannel !== 'function') throw new Error('the addon has no ShmChannel');
-    return { binding, status: { loaded: true, path } };
+    let firstError: Error | undefined;
+    for (const candidate of candidates) {
+      path = candidate;
+      try {
+        const binding = require(candidate) as NativeBinding;
+        if (typeof binding?.ShmChannel !== 'function') throw new Error('the addon has no ShmChannel');
+        return { binding, status: { loaded: true, path } };
+      } catch (err) {
+        firstError ??= err as Error;
+      }
+    }
+    path = candidates[0];
+    throw firstError;
   } catch (err) {
     return { binding: null, status: { loaded: false, reason: `addon failed to load: ${(err as Error).message}`, ...(path ? { path } : {}) } };
   }

@@ -6,8 +6,10 @@
 #endif
 #include "peer-credentials.h"
 
+#ifndef _WIN32
 #include <sys/socket.h>
 #include <sys/types.h>
+#endif
 
 namespace fastpath {
 

@@ -2,10 +2,14 @@
 
 #include "channel-registry.h"
 
+#ifdef _WIN32
+#include <windows.h>
+#else
 #include <fcntl.h>
 #include <sched.h>
 #include <unistd.h>
 #include <time.h>
+#endif
 
 #include <cstdlib>
 #include <cstring>
@@ -25,11 +29,30 @@ constexpr uint64_t kSpinMaxYieldNanos = 64000;
 // Spin: polls of the ring between two reads of the clock.
 constexpr uint32_t kSpinPollsPerClock = 16;
 
+#ifdef _WIN32
+static uint64_t NowNanos() {
+  static const uint64_t freq = [] {
+    LARGE_INTEGER f;
+    QueryPerformanceFrequency(&f);
+    return static_cast<uint64_t>(f.QuadPart);
+  }();
+  LARGE_INTEGER c;
+  QueryPerformanceCounter(&c);
+  uint64_t t = static_cast<uint64_t>(c.QuadPart);
+  return t / freq * 1000000000u + t % freq * 1000000000u / freq;
+}
+
+static inline int sched_yield() {
+  SwitchToThread();
+  return 0;
+}
+#else
 static uint64_t NowNanos() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
 }
+#endif
 
 static uint64_t NowMicros() {
   return NowNanos() / 1000u;
@@ -103,12 +126,22 @@ void Channel::Start(std::unique_ptr<ChannelSink> sink) {
   sink_ = std::move(sink);
   uv_idle_init(loop_, &idle_);
   idle_.data = this;
+#ifdef _WIN32
+  uv_async_init(loop_, &poll_, OnBell);
+  poll_.data = this;
+  handlesInit_ = true;
+  handlesOpen_ = 2;
+  refs_++;  // released when both handles are closed
+  OsError werr;
+  if (!bells_.Watch(side_, &poll_, &werr)) failLater_ = werr.message;  // reported by the first step
+#else
   uv_poll_init(loop_, &poll_, bells_.fd(side_));
   poll_.data = this;
   handlesInit_ = true;
   handlesOpen_ = 2;
   refs_++;  // released when both handles are closed
   uv_poll_start(&poll_, UV_READABLE, OnPoll);
+#endif
   lastActivity_ = NowMicros();
   SetPolling(true);  // one step on the next loop turn sees whatever is already there
 }
@@ -130,6 +163,11 @@ void Channel::OnIdle(uv_idle_t* h) {
   static_cast<Channel*>(h->data)->Step(false);
 }
 
+#ifdef _WIN32
+void Channel::OnBell(uv_async_t* h) {
+  static_cast<Channel*>(h->data)->Step(true);
+}
+#else
 void Channel::OnPoll(uv_poll_t* h, int status, int /*events*/) {
   auto* ch = static_cast<Channel*>(h->data);
   if (status < 0) {
@@ -142,6 +180,7 @@ void Channel::OnPoll(uv_poll_t* h, int status, int /*events*/) {
   }
   ch->Step(true);
 }
+#endif
 
 void Channel::OnHandleClosed(uv_handle_t* h) {
   auto* ch = static_cast<Channel*>(h->data);
@@ -265,6 +304,13 @@ int Channel::Deliver(bool* more) {
 // peer's poller are among them, so two pollers on two cores are not contention, and one task that
 // is briefly runnable (a kernel thread) is not either. Sampled at most every 10 ms; where
 // /proc/loadavg cannot be read, never contended.
+#ifdef _WIN32
+// Windows has no instantaneous run-queue length to read cheaply: never contended (adaptive mode
+// polls for its window as on a Linux without /proc/loadavg).
+static bool RunnableExceedsCores() {
+  return false;
+}
+#else
 static bool RunnableExceedsCores() {
   static const long cores = sysconf(_SC_NPROCESSORS_ONLN);
   int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
@@ -282,6 +328,7 @@ static bool RunnableExceedsCores() {
   long running = strtol(p, nullptr, 10);
   return cores > 0 && running > cores + 1;
 }
+#endif
 
 bool Channel::Contended(uint64_t now) {
   if (now - contentionCheckedAt_ >= 10000) {
@@ -514,6 +561,9 @@ void Channel::Teardown() {
   }
   if (handlesInit_) {
     // uv_close stops the poll handle (and removes the fd from epoll) before the fd is closed.
+#ifdef _WIN32
+    bells_.Unwatch();  // no uv_async_send after this returns
+#endif
     uv_close(reinterpret_cast<uv_handle_t*>(&idle_), OnHandleClosed);
     uv_close(reinterpret_cast<uv_handle_t*>(&poll_), OnHandleClosed);
     polling_ = false;

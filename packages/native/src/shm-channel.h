@@ -111,7 +111,11 @@ class Channel {
   ~Channel();
   void InitRings();
   static void OnIdle(uv_idle_t* h);
+#ifdef _WIN32
+  static void OnBell(uv_async_t* h);
+#else
   static void OnPoll(uv_poll_t* h, int status, int events);
+#endif
   static void OnHandleClosed(uv_handle_t* h);
   void Step(bool doorbell);
   void StepInner(bool doorbell);
@@ -136,7 +140,11 @@ class Channel {
   RingConsumer in_;
   std::unique_ptr<ChannelSink> sink_;
   uv_idle_t idle_;
+#ifdef _WIN32
+  uv_async_t poll_;  // sent by the doorbell's thread-pool wait (win/doorbell-win.cc)
+#else
   uv_poll_t poll_;
+#endif
   bool handlesInit_ = false;
   int handlesOpen_ = 0;
   bool polling_ = false;        // the idle handle is running

@@ -182,6 +182,8 @@ const SHM_NAME = /^\/fp-(?:[0-9a-f]{8}-[0-9a-f]{24}|[0-9a-f]{32})$/;
 /** ".../fastpath-shm-<pid>-XXXXXX", or the older ".../fastpath-shm-XXXXXX". */
 const DIR_NAME = /^\/.*\/fastpath-shm-(?:[0-9]{1,10}-)?[A-Za-z0-9]{6}$/;
 const KEY = /^[0-9a-f]{32}$/;
+/** Windows: the two doorbell Events' base name, "fastpath-bell-<8 hex pid>-<24 hex>" (src/win/doorbell-win.cc). */
+const WIN_BELL_NAME = /^fastpath-bell-[0-9a-f]{8}-[0-9a-f]{24}$/;
 
 /** Checks that a value received from the peer is a well-formed token. Throws ShmError('EBADTOKEN'). */
 export function parseShmToken(value: unknown): ShmToken {
@@ -192,7 +194,9 @@ export function parseShmToken(value: unknown): ShmToken {
   if (typeof t !== 'object' || t === null) return bad('not an object');
   if (t.v !== 1) bad(`unsupported version ${String(t.v)}`);
   if (typeof t.shm !== 'string' || !SHM_NAME.test(t.shm)) bad('shm name');
-  if (typeof t.dir !== 'string' || !DIR_NAME.test(t.dir) || t.dir.includes('/../') || t.dir.includes('/./')) bad('dir');
+  if (process.platform === 'win32') {
+    if (typeof t.dir !== 'string' || !WIN_BELL_NAME.test(t.dir)) bad('dir');
+  } else if (typeof t.dir !== 'string' || !DIR_NAME.test(t.dir) || t.dir.includes('/../') || t.dir.includes('/./')) bad('dir');
   if (typeof t.key !== 'string' || !KEY.test(t.key)) bad('key');
   const rb = t.ringBytes;
   if (typeof rb !== 'number' || !Number.isInteger(rb) || rb < 4096 || rb > 2 ** 30 || (rb & (rb - 1)) !== 0) bad('ringBytes');

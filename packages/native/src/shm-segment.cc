@@ -1,16 +1,19 @@
 #include "shm-segment.h"
 
+#ifndef _WIN32
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#endif
 
 #include <cstring>
 #include <new>
 
 namespace fastpath {
 
+#ifndef _WIN32  // Windows: win/shm-segment-win.cc
 bool RandomBytes(uint8_t* buf, size_t n) {
   size_t got = 0;
   for (int tries = 0; got < n && tries < 16; tries++) {
@@ -20,6 +23,8 @@ bool RandomBytes(uint8_t* buf, size_t n) {
   }
   return got == n;
 }
+
+#endif
 
 std::string ToHex(const uint8_t* p, size_t n) {
   static const char* digits = "0123456789abcdef";
@@ -68,6 +73,7 @@ Segment::~Segment() {
   Unmap();
 }
 
+#ifndef _WIN32  // Windows: win/shm-segment-win.cc
 bool Segment::Create(uint32_t ringBytes, OsError* err) {
   if (!ValidRingBytes(ringBytes)) return SetError(err, "EINVAL", "ringBytes must be a power of two between 4 KiB and 1 GiB");
   // The name carries the creator's pid, so that a later server of the same uid can remove it if
@@ -166,6 +172,8 @@ bool Segment::Attach(const std::string& name, uint32_t ringBytes, const uint8_t 
   return true;
 }
 
+#endif
+
 bool Segment::HeaderIntact() const {
   const SegmentHeader* h = header();
   if (!h) return false;
@@ -175,6 +183,7 @@ bool Segment::HeaderIntact() const {
          h->totalBytes.load(std::memory_order_relaxed) == size_ && std::memcmp(h->key, key_, kKeyBytes) == 0;
 }
 
+#ifndef _WIN32  // Windows: win/shm-segment-win.cc
 void Segment::Unlink() {
   if (unlinked_ || name_.empty()) return;
   unlinked_ = true;
@@ -187,5 +196,7 @@ void Segment::Unmap() {
   base_ = nullptr;
   size_ = 0;
 }
+
+#endif
 
 }  // namespace fastpath

@@ -1,4 +1,6 @@
 // One shared-memory segment: POSIX shm_open + mmap, with the ownership checks done on attach.
+// On Windows (win/shm-segment-win.cc): a named, pagefile-backed file mapping "Local\fastpath<name>"
+// whose owner and DACL are the current user only; the token keeps the same "/fp-..." name.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +51,9 @@ class Segment {
   std::string name_;
   bool unlinked_ = true;
   uint8_t key_[kKeyBytes] = {};
+#ifdef _WIN32
+  void* mapping_ = nullptr;  // the named file mapping; closing it removes the name ("unlink")
+#endif
 };
 
 // A shm name as fastpath makes them: "/fp-" and 32 lowercase hex digits.

@@ -25,6 +25,7 @@ import {
   type ShmMode,
   type ShmOptions,
   type ShmUpgradeTier,
+  type TcpFastPathUpgradeTier,
 } from './index.js';
 import { binding } from './native.js';
 
@@ -346,7 +347,7 @@ describe.skipIf(!HAS_ADDON)('sweeping what killed servers left behind', () => {
 
 describe.skipIf(!HAS_ADDON)('registration with core (in process)', () => {
   it('register() hands core an shm tier whose offers attach and carry bytes', async () => {
-    const registered: ShmUpgradeTier[] = [];
+    const registered: Array<ShmUpgradeTier | TcpFastPathUpgradeTier> = [];
     expect(register({ registerUpgradeTier: (t) => registered.push(t) })).toEqual({ loaded: true, tiers: ['shm'] });
     const tier = registered[0]!;
     expect(tier.tier).toBe('shm');

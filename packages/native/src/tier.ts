@@ -6,6 +6,7 @@
 import type { Connection } from '@fastpath/core';
 import { binding, nativeStatus } from './native.js';
 import { sweepStaleShm } from './sweep.js';
+import { tcpFastPathTier } from './tcp-fastpath-tier.js';
 import { attachShm, createShmOffer, defaultDirBase, type ShmMode, type ShmOffer, type ShmOfferOptions, type ShmSpinOptions } from './shm-connection.js';
 
 export interface ShmTierOffer {
@@ -25,9 +26,16 @@ export interface ShmUpgradeTier {
   attach(params: Record<string, unknown>, options: Record<string, unknown>): Promise<Connection>;
 }
 
+/** The tcp-fastpath tier (Windows), the same shape with its own name. */
+export interface TcpFastPathUpgradeTier extends Omit<ShmUpgradeTier, 'tier'> {
+  readonly tier: 'tcp-fastpath';
+}
+
 /** What core passes to register(); only the parts this package uses. */
 export interface NativeHostLike {
-  registerUpgradeTier(tier: ShmUpgradeTier): void;
+  registerUpgradeTier(tier: ShmUpgradeTier | TcpFastPathUpgradeTier): void;
+  /** Windows: the host identity from the machine GUID, read from the registry by the addon. */
+  setHostIdentitySource?(material: string, source: string): void;
   /** Lets core read SO_PEERCRED (core's uds tier refuses channels from another user). */
   setPeerCredentialsReader?(reader: (fd: number) => { uid: number; gid: number; pid: number } | null): void;
 }
@@ -101,6 +109,17 @@ export function register(host: NativeHostLike): RegisterResult {
   if (!nativeStatus.loaded) return { loaded: false, ...(nativeStatus.reason ? { reason: nativeStatus.reason } : {}) };
   host.registerUpgradeTier(shmTier);
   const b = binding;
+  if (process.platform === 'win32') {
+    // Named pipes carry no SO_PEERCRED; the shm objects' owner and DACL do the uid check instead.
+    // The same material as core's own win32 branch (reg query), so both agree on one machine.
+    const guid = b?.machineGuid?.();
+    if (guid && host.setHostIdentitySource) host.setHostIdentitySource(`win32|${guid.toLowerCase()}`, 'windows machine GUID');
+    if (b?.TcpFastPathSocket) {
+      host.registerUpgradeTier(tcpFastPathTier);
+      return { loaded: true, tiers: ['shm', 'tcp-fastpath'] };
+    }
+    return { loaded: true, tiers: ['shm'] };
+  }
   if (b && host.setPeerCredentialsReader) host.setPeerCredentialsReader((fd) => b.peerCredentials(fd));
   return { loaded: true, tiers: ['shm'] };
 }

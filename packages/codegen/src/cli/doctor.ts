@@ -68,6 +68,8 @@ export interface DoctorReport {
   tiers: TierReport[];
   shm: ShmSettingsReport;
   probe?: ProbeReport;
+  /** Windows: what SIO_LOOPBACK_FAST_PATH and the WSAID_MULTIPLE_RIO lookup answered here. */
+  windows?: { fastPath: unknown; rio: unknown } | { error: string };
 }
 
 const PROVIDER: Record<string, string> = {
@@ -221,6 +223,14 @@ export async function collectDoctorReport(options: { shm?: Record<string, unknow
     tiers: tierReports(native),
     shm: shmReport(imported.mod, imported.reason, options.shm ?? {}, env),
   };
+  if (platform() === 'win32' && imported.mod) {
+    try {
+      const p = imported.mod.probeLoopbackFastPath();
+      report.windows = p ?? { error: 'not probed: the addon has no Windows sockets' };
+    } catch (err) {
+      report.windows = { error: (err as Error).message };
+    }
+  }
   if (options.probe) report.probe = await probe(options.shm ?? {});
   return report;
 }
@@ -296,10 +306,27 @@ export function formatDoctorReport(r: DoctorReport): string {
       L.push(`  ${k.padEnd(17)}${shown.padEnd(20)}${[KNOB_HELP[k], note].filter(Boolean).join('; ')}`);
     }
   }
-  L.push(`  ${'doorbell dirs'.padEnd(17)}${r.shm.dirBase}/fastpath-shm-<pid>-XXXXXX`);
-  const d = r.shm.devShm;
-  L.push(`  ${'/dev/shm'.padEnd(17)}${d.exists ? `${d.writable ? 'writable' : 'NOT writable'}${d.freeBytes !== undefined ? `, ${fmtBytes(d.freeBytes)} free` : ''}` : 'missing'}`);
+  if (r.platform === 'win32') {
+    L.push(`  ${'segments'.padEnd(17)}file mappings Local\\fastpath/fp-<pid>-<random>, owner and DACL: this user only`);
+    L.push(`  ${'doorbells'.padEnd(17)}events Local\\fastpath-bell-<pid>-<random>-0/-1, same DACL`);
+  } else {
+    L.push(`  ${'doorbell dirs'.padEnd(17)}${r.shm.dirBase}/fastpath-shm-<pid>-XXXXXX`);
+    const d = r.shm.devShm;
+    L.push(`  ${'/dev/shm'.padEnd(17)}${d.exists ? `${d.writable ? 'writable' : 'NOT writable'}${d.freeBytes !== undefined ? `, ${fmtBytes(d.freeBytes)} free` : ''}` : 'missing'}`);
+  }
   for (const n of r.shm.notes) L.push(`  note: ${n}`);
+  if (r.windows) {
+    L.push('', 'Windows loopback (a throw-away socket):');
+    if ('error' in r.windows) L.push(`  ${r.windows.error}`);
+    else {
+      const show = (x: unknown): string => {
+        const v = x as { enabled?: boolean; code?: string; error?: number };
+        return v.enabled ? 'yes' : `no (${v.code ?? 'error'} ${v.error ?? ''})`.replace(' )', ')');
+      };
+      L.push(`  ${'SIO_LOOPBACK_FAST_PATH'.padEnd(24)}${show(r.windows.fastPath)}`);
+      L.push(`  ${'RIO function table'.padEnd(24)}${show(r.windows.rio)}; the data path uses IOCP either way (docs/windows.md)`);
+    }
+  }
   if (r.probe) {
     L.push('', 'Loopback probe (a server and a client in this process):');
     if (r.probe.ok) {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { hostname, platform } from 'node:os';
@@ -20,9 +21,27 @@ function tryRead(path: string): string | undefined {
 }
 
 /**
+ * Windows: HKLM\SOFTWARE\Microsoft\Cryptography\MachineGuid through reg.exe (once per process;
+ * the native package reads the registry directly and sets the same material).
+ */
+function windowsMachineGuid(): string | undefined {
+  try {
+    const out = execFileSync('reg', ['query', 'HKLM\\SOFTWARE\\Microsoft\\Cryptography', '/v', 'MachineGuid', '/reg:64'], {
+      encoding: 'utf8',
+      timeout: 5000,
+      windowsHide: true,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return /MachineGuid\s+REG_SZ\s+([0-9A-Fa-f-]{36})/.exec(out)?.[1]?.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The host identity sent in HELLO. On Linux: the kernel's boot_id plus the inode of this
  * process's network namespace, so a peer in another namespace (a container, a `ip netns`) is
- * remote even on the same machine. Elsewhere: /etc/machine-id or the host name, plus the OS.
+ * remote even on the same machine. On Windows: the machine GUID. Elsewhere: /etc/machine-id or the host name, plus the OS.
  * A native package may provide a better source (the Windows machine GUID) through
  * `setHostIdentitySource`.
  */
@@ -37,9 +56,13 @@ export function hostIdentity(): HostIdentity {
   } catch {
     netns = undefined;
   }
+  const guid = platform() === 'win32' ? windowsMachineGuid() : undefined;
   if (bootId && netns !== undefined) {
     material = `linux|${bootId}|netns:${netns}`;
     source = 'linux boot_id + network namespace inode';
+  } else if (guid) {
+    material = `win32|${guid}`;
+    source = 'windows machine GUID';
   } else {
     const machineId = tryRead('/etc/machine-id');
     material = `${platform()}|${machineId ?? hostname()}`;

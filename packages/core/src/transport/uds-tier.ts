@@ -2,6 +2,9 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { accessSync, constants } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { NetConnection } from './net-connection.js';
 import { unixTransport } from './net-transport.js';
 import type { Connection } from './types.js';
 import type { TierServer, UpgradeTier } from './upgrade-tier.js';
@@ -59,6 +62,33 @@ export async function sweepStaleDirs(base: string, limit = 100): Promise<number>
   return removed;
 }
 
+/** Windows: "\\.\pipe\fastpath-<pid>-<32 hex random>", the form win32Listen makes. */
+const PIPE_NAME = /^\\\\\.\\pipe\\fastpath-[0-9]{1,10}-[0-9a-f]{32}$/;
+
+/**
+ * Windows: a named pipe with an unguessable name, through node:net. Named pipes live in their own
+ * namespace and vanish with the process, so there is no directory to make, chmod or sweep. The
+ * pipe gets Windows' default security for named pipes (full control for the creator, SYSTEM and
+ * administrators; read-only for everyone else, which cannot send the upgrade nonce), and
+ * node:net's readableAll/writableAll stay off. docs/windows.md says what this does not prove.
+ */
+async function win32Listen(onConnection: (conn: Connection) => void): Promise<TierServer> {
+  const path = `\\\\.\\pipe\\fastpath-${process.pid}-${randomBytes(16).toString('hex')}`;
+  const server = createServer((socket) => onConnection(new NetConnection(socket, 'uds', `pipe:${path}`, `pipe:${path}`)));
+  server.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ path, readableAll: false, writableAll: false }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    offer: async () => ({ params: { path }, cancel: () => {} }),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 /**
  * The `uds` tier, pure TypeScript: the server listens on a Unix socket in a fresh directory of
  * mode 0700 (so only its own user, or root, can reach the socket, which is itself 0600), under
@@ -69,9 +99,10 @@ export async function sweepStaleDirs(base: string, limit = 100): Promise<number>
 export const udsTier: UpgradeTier = {
   tier: 'uds',
   unavailableReason() {
-    return process.platform === 'win32' ? 'unix sockets are not used on Windows (named pipes: not implemented yet)' : undefined;
+    return undefined;
   },
   async listen(onConnection: (conn: Connection) => void): Promise<TierServer> {
+    if (process.platform === 'win32') return win32Listen(onConnection);
     const base = runtimeDir();
     await sweepStaleDirs(base);
     const dir = await mkdtemp(join(base, `${DIR_PREFIX}${process.pid}-`));
@@ -87,6 +118,7 @@ export const udsTier: UpgradeTier = {
   },
   async attach(params: Record<string, unknown>): Promise<Connection> {
     if (typeof params.path !== 'string') throw new Error('uds offer has no path');
+    if (process.platform === 'win32' && !PIPE_NAME.test(params.path)) throw new Error('uds offer has no valid pipe name');
     return unixTransport.connect({ scheme: 'unix', path: params.path }, { timeoutMs: 2000 });
   },
 };

@@ -178,11 +178,11 @@ describe('fastpath CLI', () => {
     for (const flag of ['--version', '-v']) expect(await fastpath([flag])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
   });
 
-  it('exits 2 with the help on stderr for no command, an unknown one, one not built yet, or a bad option', async () => {
+  it('exits 2 with the help on stderr for no command, an unknown one, one missing its arguments, or a bad option', async () => {
     for (const [args, message] of [
       [[], 'Usage: fastpath <command>'],
       [['frobnicate'], 'fastpath: unknown command "frobnicate"'],
-      [['call'], 'fastpath: "call" is not implemented yet'],
+      [['call'], 'fastpath call: needs an address and a method'],
       [['gen'], 'fastpath gen: '],
       [['doctor', '--bogus'], "fastpath doctor: Unknown option '--bogus'"],
     ] as const) {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { nativeStatus } from '@fastpath/native';
+import { netnsSupport } from '../../test/helpers/netns.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Report } from './report.js';
 import type { RowResult } from './run-rows.js';
@@ -18,7 +19,22 @@ const TS_NODE_ARGS = ['-C', 'fastpath-src', '--import', 'tsx'];
 const dir = mkdtempSync(join(tmpdir(), 'fastpath-bench-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const PING_PONG_ROWS = ['raw-tcp', 'raw-tcp6', 'raw-uds', 'fastpath-tcp', 'fastpath-uds', 'fastpath-shm-inline', 'fastpath-shm-worker', 'fastpath-shm-adaptive'];
+const PING_PONG_ROWS = [
+  'raw-tcp',
+  'raw-tcp6',
+  'raw-uds',
+  'fastpath-tcp',
+  'fastpath-uds',
+  'fastpath-shm-inline',
+  'fastpath-shm-worker',
+  'fastpath-shm-adaptive',
+  'grpc-tcp',
+  'grpc-uds',
+  'raw-tcp-netns',
+  'fastpath-tcp-netns',
+];
+const NETNS_ROWS = ['raw-tcp-netns', 'fastpath-tcp-netns'];
+const netns = netnsSupport();
 const SHM_ROWS = PING_PONG_ROWS.filter((r) => r.startsWith('fastpath-shm-'));
 
 function bench(args: string[]): Promise<{ stdout: string; stderr: string }> {
@@ -52,24 +68,39 @@ function expectSaneLatency(r: RowResult, n: number, baseP50: number): void {
 }
 
 describe('npm run bench (tiny runs)', () => {
-  it('ping-pong: measures every row, with goals against raw-tcp and raw-uds, and writes a JSON report', async () => {
+  it('ping-pong: measures every row, with goals against raw-tcp and raw-uds, and writes a JSON report and an SVG chart naming every row', async () => {
     const file = join(dir, 'pingpong.json');
-    const { stdout } = await bench(['--sections', 'pingpong', '--n', '200', '--warmup', '50', '--json', file]);
+    const svgFile = join(dir, 'pingpong.svg');
+    const { stdout, stderr } = await bench(['--sections', 'pingpong', '--n', '200', '--warmup', '50', '--json', file, '--svg', svgFile]);
     const report = JSON.parse(readFileSync(file, 'utf8')) as Report;
+    // Progress goes to a terminal only: stderr is a pipe here.
+    expect(stderr.replace(/^npm warn .*\n/gm, '')).toBe('');
 
-    expect(report.schema).toBe('fastpath-bench/2');
+    expect(report.schema).toBe('fastpath-bench/3');
     expect(report.settings).toMatchObject({ n: 200, warmup: 50, payloadBytes: 64, quick: false, baseline: 'raw-tcp', unit: 'us', rows: PING_PONG_ROWS, sections: ['pingpong'] });
     expect(report.machine.node).toBe(process.version);
     expect(report.machine.cores).toBeGreaterThan(0);
     expect(report.machine.command).toContain('main.ts --sections pingpong --n 200 --warmup 50 --json');
     expect(Number.isNaN(Date.parse(report.machine.date))).toBe(false);
+    expect(report.sizes).toEqual([]);
     expect(report.pipeline).toEqual([]);
     expect(report.pubsub).toEqual([]);
     expect(report.validation).toBeNull();
 
     expect(report.rows.map((r) => r.name)).toEqual(PING_PONG_ROWS);
     const byName = Object.fromEntries(report.rows.map((r) => [r.name, r]));
-    for (const name of ['raw-tcp', 'raw-uds', 'fastpath-tcp', 'fastpath-uds']) expect(byName[name]!.status, `${name}: ${byName[name]!.reason ?? ''}`).toBe('ok');
+    for (const name of ['raw-tcp', 'raw-uds', 'fastpath-tcp', 'fastpath-uds', 'grpc-tcp', 'grpc-uds']) expect(byName[name]!.status, `${name}: ${byName[name]!.reason ?? ''}`).toBe('ok');
+    for (const name of NETNS_ROWS) {
+      if (netns.ok) expect(byName[name]!.status, `${name}: ${byName[name]!.reason ?? ''}`).toBe('ok');
+      else expect(byName[name]).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/network namespaces are unavailable here/) });
+    }
+    if (netns.ok) {
+      // Another network namespace is another host to fastpath: it stays on tcp, and says why.
+      expect(byName['fastpath-tcp-netns']!.details).toMatchObject({ path: 'tcp', reason: expect.stringMatching(/remote/), peer: expect.stringMatching(/^tcp:\/\/10\.213\./) });
+      expect(byName['raw-tcp-netns']!.details!.peer).toMatch(/^tcp:\/\/10\.213\./);
+    }
+    expect(byName['grpc-tcp']!.details!.peer).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(byName['grpc-uds']!.details!.peer).toMatch(/^unix:\/.*grpc\.sock$/);
     const v6 = byName['raw-tcp6']!;
     if (v6.status !== 'ok') expect(v6).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/IPv6/) });
     for (const name of SHM_ROWS) expectShmStatus(byName[name]!);
@@ -104,6 +135,37 @@ describe('npm run bench (tiny runs)', () => {
     expect(stdout).toMatch(/^fastpath-tcp \/ raw-tcp p50 ratio: \d+\.\d{3} \(goal <= 1\.15, issue 2\): (met|NOT met)$/m);
     expect(stdout).toMatch(/^fastpath-uds \/ raw-uds p50 ratio: \d+\.\d{3} \(goal <= 1\.15, issue 3\): (met|NOT met)$/m);
     expect(stdout).toContain(`node     ${process.version}`);
+
+    // The chart: one CDF per measured row, the others listed with their status.
+    const svg = readFileSync(svgFile, 'utf8');
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    for (const r of report.rows) expect(svg).toContain(r.status === 'ok' ? `>${r.name}</text>` : `>${r.name}: ${r.status}</text>`);
+    expect(svg.match(/<polyline /g)).toHaveLength(report.rows.filter((r) => r.status === 'ok').length);
+    expect(stdout).toContain(`SVG chart written to ${svgFile}`);
+  });
+
+  it('payload sizes: one row per size, up to 1 MiB, compared with raw-tcp at the same size, drawn in the chart', async () => {
+    const file = join(dir, 'sizes.json');
+    const svgFile = join(dir, 'sizes.svg');
+    const { stdout } = await bench(['--sections', 'sizes', '--rows', 'fastpath-shm-adaptive,grpc-tcp', '--sizes', '16,1m', '--n', '40', '--warmup', '5', '--json', file, '--svg', svgFile]);
+    const report = JSON.parse(readFileSync(file, 'utf8')) as Report;
+    expect(report.settings.sizes).toMatchObject({ bytes: [16, 1048576], n: 40, warmup: 5 });
+    expect(report.rows).toEqual([]);
+    expect(report.sizes.map((r) => `${r.bytes} ${r.name}`)).toEqual(['16 raw-tcp', '16 fastpath-shm-adaptive', '16 grpc-tcp', '1048576 raw-tcp', '1048576 fastpath-shm-adaptive', '1048576 grpc-tcp']);
+    for (const r of report.sizes) {
+      if (r.name === 'fastpath-shm-adaptive') expectShmStatus(r);
+      else expect(r.status, `${r.name} ${r.bytes}: ${r.reason ?? ''}`).toBe('ok');
+      if (r.status !== 'ok') continue;
+      expect(r.stats!.count).toBeGreaterThan(0);
+      expect(r.stats!.count).toBeLessThanOrEqual(40);
+      const base = report.sizes.find((b) => b.name === 'raw-tcp' && b.bytes === r.bytes)!.stats!;
+      expect(r.vsBaseline!.p50Ratio).toBeCloseTo(r.stats!.p50 / base.p50, 10);
+    }
+    expect(stdout).toMatch(/^\s*size\s+row\s+n\s+mean\s+p50/m);
+    expect(stdout).toMatch(/^1 MiB\s+grpc-tcp\s+\d/m);
+    const svg = readFileSync(svgFile, 'utf8');
+    expect(svg).toContain('Median round-trip time by payload size');
+    for (const name of ['raw-tcp', 'grpc-tcp']) expect(svg).toContain(`>${name}</text>`);
   });
 
   it('pipeline and pub-sub: tiny bounded runs report rates per tier and fan-out', async () => {
@@ -168,6 +230,6 @@ describe('npm run bench (tiny runs)', () => {
     expect(row?.stderr).toMatch(new RegExp(`unknown row nope \\(known: ${PING_PONG_ROWS.join(', ')}\\)`));
     const section = await fail(['--sections', 'latency']);
     expect(section?.code).toBe(2);
-    expect(section?.stderr).toMatch(/unknown section latency \(known: pingpong, pipeline, pubsub, validation\)/);
+    expect(section?.stderr).toMatch(/unknown section latency \(known: pingpong, sizes, pipeline, pubsub, validation\)/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, parseOptions, SECTIONS, UsageError } from './options.js';
+import { DEFAULTS, formatBytesShort, parseOptions, parseSizes, SECTIONS, UsageError } from './options.js';
 
 const KNOWN = ['raw-tcp', 'raw-tcp6', 'raw-uds', 'fastpath-tcp', 'fastpath-uds'];
 const COMPANIONS = { 'fastpath-uds': ['raw-uds'] };
@@ -15,7 +15,9 @@ describe('parseOptions', () => {
       quick: false,
       rows: KNOWN,
       json: undefined,
-      sections: ['pingpong', 'pipeline', 'pubsub', 'validation'],
+      svg: undefined,
+      sections: ['pingpong', 'sizes', 'pipeline', 'pubsub', 'validation'],
+      sizes: { bytes: [16, 256, 4096, 65536, 1048576], n: DEFAULTS.n, warmup: DEFAULTS.warmup, maxMs: DEFAULTS.sizesMaxMs },
       pipeline: { inFlight: DEFAULTS.inFlight, warmup: DEFAULTS.callsWarmup, calls: DEFAULTS.calls, maxMs: DEFAULTS.maxMs },
       pubsub: { fanouts: [1, 4], warmup: DEFAULTS.messagesWarmup, messages: DEFAULTS.messages, maxMs: DEFAULTS.maxMs, window: DEFAULTS.window },
       validation: { cost: { reps: DEFAULTS.validationReps, maxMs: DEFAULTS.maxMs }, rtt: { rounds: DEFAULTS.validationRounds, message: 'small' } },
@@ -31,7 +33,8 @@ describe('parseOptions', () => {
       quick: true,
       pipeline: { calls: DEFAULTS.quickCalls, warmup: DEFAULTS.quickCallsWarmup, maxMs: DEFAULTS.quickMaxMs },
       pubsub: { messages: DEFAULTS.quickMessages, warmup: DEFAULTS.quickMessagesWarmup, maxMs: DEFAULTS.quickMaxMs },
-      sections: ['pingpong', 'pipeline', 'pubsub', 'validation'],
+      sizes: { n: DEFAULTS.quickN, warmup: DEFAULTS.quickWarmup, maxMs: DEFAULTS.quickSizesMaxMs },
+      sections: ['pingpong', 'sizes', 'pipeline', 'pubsub', 'validation'],
       validation: { cost: { reps: DEFAULTS.quickValidationReps, maxMs: DEFAULTS.quickMaxMs }, rtt: { rounds: DEFAULTS.quickValidationRounds } },
     });
     expect(parse('--quick', '--n', '300').settings).toMatchObject({ n: 300, warmup: DEFAULTS.quickWarmup });
@@ -42,6 +45,16 @@ describe('parseOptions', () => {
     const { settings } = parse('--in-flight', '32', '--calls', '500', '--messages', '300', '--max-ms', '200');
     expect(settings.pipeline).toEqual({ inFlight: 32, warmup: 500, calls: 500, maxMs: 200 });
     expect(settings.pubsub).toMatchObject({ warmup: 300, messages: 300, maxMs: 200 });
+    // An explicit --max-ms bounds each payload size too.
+    expect(settings.sizes.maxMs).toBe(200);
+  });
+
+  it('--sizes takes bytes with k and m suffixes, sorted and without duplicates', () => {
+    expect(parse('--sizes', '1m,16,4k,16,64K').settings.sizes.bytes).toEqual([16, 4096, 65536, 1048576]);
+    expect(() => parseSizes('11')).toThrow(/outside 12 bytes/);
+    expect(() => parseSizes('16m')).toThrow(/outside/);
+    expect(() => parseSizes('4kb')).toThrow(/sizes like 16, 4k or 1m/);
+    expect(DEFAULTS.sizes.map(formatBytesShort)).toEqual(['16', '256', '4k', '64k', '1m']);
   });
 
   it('--rows keeps table order and always adds the baseline, saying so', () => {
@@ -64,11 +77,12 @@ describe('parseOptions', () => {
   it('--sections keeps section order', () => {
     expect(parse('--sections', 'pubsub,pingpong').settings.sections).toEqual(['pingpong', 'pubsub']);
     expect(parse('--sections', 'pipeline').settings.sections).toEqual(['pipeline']);
-    expect(SECTIONS).toEqual(['pingpong', 'pipeline', 'pubsub', 'validation']);
+    expect(SECTIONS).toEqual(['pingpong', 'sizes', 'pipeline', 'pubsub', 'validation']);
   });
 
-  it('takes --json and --help', () => {
+  it('takes --json, --svg and --help', () => {
     expect(parse('--json', 'out.json').settings.json).toBe('out.json');
+    expect(parse('--svg', 'out.svg').settings).toMatchObject({ svg: 'out.svg', json: undefined });
     expect(parse('--help').help).toBe(true);
     expect(parse('-h').help).toBe(true);
   });
@@ -84,6 +98,8 @@ describe('parseOptions', () => {
       ['--bogus'],
       ['extra'],
       ['--json', ''],
+      ['--svg', ''],
+      ['--sizes', 'big'],
       ['--sections', 'latency'],
       ['--sections', ''],
       ['--in-flight', '0'],
@@ -94,6 +110,6 @@ describe('parseOptions', () => {
       expect(() => parse(...argv), argv.join(' ')).toThrow(UsageError);
     }
     expect(() => parse('--rows', 'raw-tcp,nope')).toThrow(/unknown row nope \(known: raw-tcp, raw-tcp6, raw-uds, fastpath-tcp, fastpath-uds\)/);
-    expect(() => parse('--sections', 'pubsub,latency')).toThrow(/unknown section latency \(known: pingpong, pipeline, pubsub, validation\)/);
+    expect(() => parse('--sections', 'pubsub,latency')).toThrow(/unknown section latency \(known: pingpong, sizes, pipeline, pubsub, validation\)/);
   });
 });

@@ -2,11 +2,23 @@ import { parseArgs } from 'node:util';
 import type { ValidationSettings } from './validation-section.js';
 
 /**
- * The parts of a run: ping-pong latency rows, pipelined calls per second, pub-sub messages per
- * second, and the cost of validation (ns per message, RTT with validation on and off).
+ * The parts of a run: ping-pong latency rows, ping-pong by payload size, pipelined calls per
+ * second, pub-sub messages per second, and the cost of validation (ns per message, RTT with
+ * validation on and off).
  */
-export type Section = 'pingpong' | 'pipeline' | 'pubsub' | 'validation';
-export const SECTIONS: readonly Section[] = ['pingpong', 'pipeline', 'pubsub', 'validation'];
+export type Section = 'pingpong' | 'sizes' | 'pipeline' | 'pubsub' | 'validation';
+export const SECTIONS: readonly Section[] = ['pingpong', 'sizes', 'pipeline', 'pubsub', 'validation'];
+
+/**
+ * Ping-pong by payload size: for each size, `warmup` then `n` round trips, each phase also ending
+ * at `maxMs` (large payloads take long per round trip).
+ */
+export interface SizesSettings {
+  bytes: number[];
+  n: number;
+  warmup: number;
+  maxMs: number;
+}
 
 /** Pipelined calls: `inFlight` calls kept outstanding; after `warmup` completions, `calls` measured (or `maxMs`). */
 export interface PipelineSettings {
@@ -40,8 +52,11 @@ export interface Settings {
   rows: string[];
   /** Where to write the JSON report, if anywhere. */
   json: string | undefined;
+  /** Where to write the SVG latency chart, if anywhere. */
+  svg: string | undefined;
   /** Sections to run, in order. */
   sections: Section[];
+  sizes: SizesSettings;
   pipeline: PipelineSettings;
   pubsub: PubSubSettings;
   /** Validation: validator cost (bounded by --max-ms per message size) and RTT on/off (--n, --warmup per mode). */
@@ -65,6 +80,9 @@ export const DEFAULTS = {
   quickMessagesWarmup: 10_000,
   maxMs: 3_000,
   quickMaxMs: 500,
+  sizes: [16, 256, 4_096, 65_536, 1_048_576],
+  sizesMaxMs: 1_000,
+  quickSizesMaxMs: 150,
   window: 8_192,
   fanouts: [1, 4],
   validationReps: 11,
@@ -76,16 +94,20 @@ export const DEFAULTS = {
 export const USAGE = `Usage: npm run bench -- [options]
 
   --quick             a fast look, a minute or less in all (ping-pong n=${DEFAULTS.quickN}, warm-up ${DEFAULTS.quickWarmup};
-                      throughput runs bounded by ${DEFAULTS.quickMaxMs} ms)
+                      each payload size bounded by ${DEFAULTS.quickSizesMaxMs} ms, throughput runs by ${DEFAULTS.quickMaxMs} ms)
   --sections <a,b>    run only these sections: ${SECTIONS.join(', ')} (default: all)
   --rows <a,b,...>    run only these rows, in every section (the baseline always runs)
-  --n <count>         ping-pong and validation RTT: measured round trips per row and mode (default ${DEFAULTS.n})
-  --warmup <count>    ping-pong and validation RTT: round trips per row and mode before measuring (default ${DEFAULTS.warmup})
+  --n <count>         ping-pong, payload sizes, validation RTT: measured round trips per row, size and mode (default ${DEFAULTS.n})
+  --warmup <count>    ping-pong, payload sizes, validation RTT: round trips before measuring (default ${DEFAULTS.warmup})
+  --sizes <a,b,...>   payload sizes section: sizes in bytes, k/m suffixes allowed (default ${DEFAULTS.sizes.map(formatBytesShort).join(',')})
   --in-flight <k>     pipeline: calls kept outstanding (default ${DEFAULTS.inFlight})
   --calls <count>     pipeline: at most this many measured calls per row (default ${DEFAULTS.calls}, quick ${DEFAULTS.quickCalls})
   --messages <count>  pub-sub: at most this many measured messages per run (default ${DEFAULTS.messages}, quick ${DEFAULTS.quickMessages})
-  --max-ms <ms>       pipeline, pub-sub and validation cost: time bound of each measurement (default ${DEFAULTS.maxMs}, quick ${DEFAULTS.quickMaxMs})
+  --max-ms <ms>       time bound of each measurement: pipeline, pub-sub and validation cost (default ${DEFAULTS.maxMs},
+                      quick ${DEFAULTS.quickMaxMs}), and each warm-up and measuring phase per payload size (default ${DEFAULTS.sizesMaxMs},
+                      quick ${DEFAULTS.quickSizesMaxMs})
   --json <file>       also write every row, the settings and the machine to <file>
+  --svg <file>        also write the latency distribution chart (SVG) to <file>
   --help              print this help`;
 
 export class UsageError extends Error {
@@ -115,7 +137,32 @@ function list(text: string, flag: string): string[] {
   return items;
 }
 
-type Values = Partial<Record<'quick' | 'help', boolean>> & Partial<Record<'n' | 'warmup' | 'rows' | 'json' | 'sections' | 'in-flight' | 'calls' | 'messages' | 'max-ms', string>>;
+type Values = Partial<Record<'quick' | 'help', boolean>> &
+  Partial<Record<'n' | 'warmup' | 'rows' | 'json' | 'svg' | 'sections' | 'sizes' | 'in-flight' | 'calls' | 'messages' | 'max-ms', string>>;
+
+/** 16 -> "16", 4096 -> "4k", 1048576 -> "1m": the --sizes notation. */
+export function formatBytesShort(bytes: number): string {
+  if (bytes >= 2 ** 20 && bytes % 2 ** 20 === 0) return `${bytes / 2 ** 20}m`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024}k`;
+  return String(bytes);
+}
+
+/** The smallest payload that carries the stamp and the sequence number; the largest the bench sends. */
+export const MIN_SIZE = 12;
+export const MAX_SIZE = 16 * 2 ** 20 - 1024;
+
+/** Reads "16,256,4k,64k,1m" (k = 1024, m = 1024 * 1024). */
+export function parseSizes(text: string): number[] {
+  const out: number[] = [];
+  for (const item of list(text, '--sizes')) {
+    const m = /^(\d+)([km]?)$/i.exec(item.replace(/_/g, ''));
+    if (!m) throw new UsageError(`--sizes expects sizes like 16, 4k or 1m, got "${item}"`);
+    const bytes = Number(m[1]) * (m[2]!.toLowerCase() === 'k' ? 1024 : m[2]!.toLowerCase() === 'm' ? 2 ** 20 : 1);
+    if (!Number.isSafeInteger(bytes) || bytes < MIN_SIZE || bytes > MAX_SIZE) throw new UsageError(`--sizes: ${item} is outside ${MIN_SIZE} bytes to 16 MiB (less 1 KiB for framing)`);
+    if (!out.includes(bytes)) out.push(bytes);
+  }
+  return out.sort((a, b) => a - b);
+}
 
 /**
  * Reads the command line. `known` lists every row name in table order; `baseline` is one of them.
@@ -135,7 +182,9 @@ export function parseOptions(argv: readonly string[], known: readonly string[], 
         warmup: { type: 'string' },
         rows: { type: 'string' },
         json: { type: 'string' },
+        svg: { type: 'string' },
         sections: { type: 'string' },
+        sizes: { type: 'string' },
         'in-flight': { type: 'string' },
         calls: { type: 'string' },
         messages: { type: 'string' },
@@ -155,6 +204,7 @@ export function parseOptions(argv: readonly string[], known: readonly string[], 
   const n = pick('n', DEFAULTS.n, DEFAULTS.quickN, 1);
   const warmup = pick('warmup', DEFAULTS.warmup, DEFAULTS.quickWarmup, 0);
   const maxMs = pick('max-ms', DEFAULTS.maxMs, DEFAULTS.quickMaxMs, 1);
+  const sizesMaxMs = pick('max-ms', DEFAULTS.sizesMaxMs, DEFAULTS.quickSizesMaxMs, 1);
   const calls = pick('calls', DEFAULTS.calls, DEFAULTS.quickCalls, 1);
   const messages = pick('messages', DEFAULTS.messages, DEFAULTS.quickMessages, 1);
   const inFlight = pick('in-flight', DEFAULTS.inFlight, DEFAULTS.inFlight, 1);
@@ -187,6 +237,8 @@ export function parseOptions(argv: readonly string[], known: readonly string[], 
     notes.push(`pipeline: --calls ${calls} is under 10 x --in-flight ${inFlight}: the rates are dominated by the start and the tail of each run`);
   }
   if (values.json !== undefined && values.json.length === 0) throw new UsageError('--json needs a file name');
+  if (values.svg !== undefined && values.svg.length === 0) throw new UsageError('--svg needs a file name');
+  const sizes = values.sizes === undefined ? [...DEFAULTS.sizes] : parseSizes(values.sizes);
 
   return {
     settings: {
@@ -196,7 +248,9 @@ export function parseOptions(argv: readonly string[], known: readonly string[], 
       quick,
       rows,
       json: values.json,
+      svg: values.svg,
       sections,
+      sizes: { bytes: sizes, n, warmup, maxMs: sizesMaxMs },
       pipeline: { inFlight, warmup: Math.min(quick ? DEFAULTS.quickCallsWarmup : DEFAULTS.callsWarmup, calls), calls, maxMs },
       pubsub: {
         fanouts: [...DEFAULTS.fanouts],

@@ -48,6 +48,33 @@ describe('pingPong', () => {
     await expect(pingPong(broken, { warmup: 0, n: 3, payloadBytes: 64 })).rejects.toThrow('peer went away');
   });
 
+  it('maxMs ends the warm-up and the measuring early, keeping what was measured', async () => {
+    // An echo that takes ~2 ms: 5 ms bounds allow a few round trips per phase, never 1 000.
+    const slow: EchoChannel & { sent: number } = {
+      sent: 0,
+      send(payload, done) {
+        slow.sent++;
+        const copy = Buffer.from(payload);
+        setTimeout(() => done(null, copy), 2);
+      },
+    };
+    const r = await pingPong(slow, { warmup: 1000, n: 1000, payloadBytes: 16, maxMs: 5 });
+    expect(r.samplesUs.length).toBeGreaterThan(0);
+    expect(r.samplesUs.length).toBeLessThan(20);
+    expect(slow.sent).toBeLessThan(40);
+    expect([...r.samplesUs].every((x) => x >= 1000)).toBe(true);
+    expect(() => pingPong(loopback(), { warmup: 0, n: 1, payloadBytes: 64, maxMs: 0 })).toThrow(RangeError);
+  });
+
+  it('reports progress every 1 024 round trips', async () => {
+    const seen: Array<[number, number]> = [];
+    await pingPong(loopback(), { warmup: 100, n: 2000, payloadBytes: 16, onProgress: (d, t) => seen.push([d, t]) });
+    expect(seen).toEqual([
+      [1024, 2100],
+      [2048, 2100],
+    ]);
+  });
+
   it('rejects bad counts and payloads too small for the stamp', () => {
     expect(() => pingPong(loopback(), { warmup: 0, n: 0, payloadBytes: 64 })).toThrow(RangeError);
     expect(() => pingPong(loopback(), { warmup: -1, n: 1, payloadBytes: 64 })).toThrow(RangeError);

@@ -18,6 +18,13 @@ export interface PingPongOptions {
   /** Measured round trips. */
   n: number;
   payloadBytes: number;
+  /**
+   * Optional time bound in ms: the warm-up ends after `warmup` round trips or `maxMs`, and
+   * measuring ends after `n` round trips or `maxMs` (at least one is always measured).
+   */
+  maxMs?: number;
+  /** Called every 1 024 round trips with the round trips made so far (warm-up included) and the planned total. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface PingPongResult {
@@ -28,21 +35,26 @@ export interface PingPongResult {
 }
 
 /**
- * Ping-pong: send, wait for the full echo, repeat; `warmup` round trips first, then `n` measured.
+ * Ping-pong: send, wait for the full echo, repeat; `warmup` round trips first, then `n` measured
+ * (each phase also ends at `maxMs`, when given).
  * The RTT of a round trip is the arrival time minus the timestamp carried back in the echo. Every
  * echo must equal the payload that was sent, byte for byte, or the run fails.
  */
 export function pingPong(channel: EchoChannel, options: PingPongOptions): Promise<PingPongResult> {
-  const { warmup, n } = options;
+  const { n, onProgress } = options;
+  let warmup = options.warmup;
   if (!Number.isInteger(warmup) || warmup < 0) throw new RangeError(`warmup must be a non-negative integer, got ${warmup}`);
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`n must be a positive integer, got ${n}`);
+  if (options.maxMs !== undefined && !(options.maxMs > 0)) throw new RangeError(`maxMs must be positive, got ${options.maxMs}`);
+  const boundNs = options.maxMs === undefined ? undefined : BigInt(Math.round(options.maxMs * 1e6));
   const payload = makePayload(options.payloadBytes);
   const samplesUs = new Float64Array(n);
-  const total = warmup + n;
+  let total = warmup + n;
 
   return new Promise((resolve, reject) => {
     let i = 0;
     let firstSend = 0n;
+    let phaseStart = process.hrtime.bigint();
     let finished = false;
 
     const fail = (err: Error): void => {
@@ -60,17 +72,28 @@ export function pingPong(channel: EchoChannel, options: PingPongOptions): Promis
       }
       if (i >= warmup) samplesUs[i - warmup] = Number(arrived - readStamp(echo)) / 1000;
       i++;
+      if (onProgress !== undefined && (i & 1023) === 0) onProgress(i, total);
+      if (boundNs !== undefined && arrived - phaseStart > boundNs) {
+        // The time bound ends the warm-up early, or ends measuring after what was measured so far.
+        if (i < warmup) {
+          warmup = i;
+          total = warmup + n;
+        } else if (i > warmup) total = i;
+      }
       if (i < total) {
         next();
         return;
       }
       finished = true;
-      resolve({ samplesUs, elapsedNs: Number(arrived - firstSend) });
+      resolve({ samplesUs: i - warmup === n ? samplesUs : samplesUs.slice(0, i - warmup), elapsedNs: Number(arrived - firstSend) });
     };
 
     const next = (): void => {
       const sentAt = stamp(payload, i);
-      if (i === warmup) firstSend = sentAt;
+      if (i === warmup) {
+        firstSend = sentAt;
+        phaseStart = sentAt;
+      }
       try {
         channel.send(payload, onEcho);
       } catch (err) {

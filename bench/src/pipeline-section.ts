@@ -9,7 +9,7 @@ import type { PipelineSettings } from './options.js';
 import { makePayload, readSeq, SEQ_OFFSET } from './payload.js';
 import { withPeer } from './peer-process.js';
 import { pipeline, type CallDone, type PipelineChannel, type PipelineResult } from './pipeline.js';
-import { connectRaw } from './raw-socket.js';
+import { connectRawEcho } from './raw-socket.js';
 import { ECHO_METHOD, withFastpathClient } from './rows/fastpath.js';
 import { RAW_ECHO_PEER } from './rows/raw.js';
 import type { Progress } from './run-rows.js';
@@ -103,8 +103,8 @@ function rawRow(): PipelineRow {
     description: 'raw node:net TCP echo over 127.0.0.1, pipelined 64-byte messages, one write() per message',
     skipReason: () => undefined,
     measure: (s) =>
-      withPeer(RAW_ECHO_PEER, ['127.0.0.1', String(PAYLOAD_BYTES)], async (peer) => {
-        const socket = await connectRaw(peer.info);
+      withPeer(RAW_ECHO_PEER, ['127.0.0.1'], async (peer) => {
+        const socket = await connectRawEcho(peer.info, PAYLOAD_BYTES);
         try {
           const result = await pipeline(rawPipelineChannel(socket, PAYLOAD_BYTES), s);
           return { result, details: { peer: peer.info.address, peerPid: peer.info.pid } };

@@ -17,3 +17,16 @@ export function connectRaw(info: PeerInfo): Promise<net.Socket> {
     socket.once('error', reject);
   });
 }
+
+/** The raw echo peer (peers/raw-echo.ts) reads a connection's message size from its first 4 bytes. */
+export const RAW_SIZE_HEADER_BYTES = 4;
+
+/** Connects to a raw echo peer and announces the message size: every message on it has `bytes` bytes. */
+export async function connectRawEcho(info: PeerInfo, bytes: number): Promise<net.Socket> {
+  if (!Number.isInteger(bytes) || bytes < 1 || bytes > 0xffffffff) throw new RangeError(`message size must be a positive 32-bit integer, got ${bytes}`);
+  const socket = await connectRaw(info);
+  const header = Buffer.alloc(RAW_SIZE_HEADER_BYTES);
+  header.writeUInt32LE(bytes, 0);
+  socket.write(header);
+  return socket;
+}

@@ -1,3 +1,4 @@
+import { measureRow } from './rows/measure.js';
 import type { Row, RowContext, RowGoal } from './rows/row.js';
 import { compare, perSecond, summarize, type Comparison, type Summary } from './stats.js';
 
@@ -32,24 +33,41 @@ export interface RowResult {
 
 export type Progress = (message: string) => void;
 
+/**
+ * The RTT samples (µs) behind a row's stats, kept for the latency chart. They stay out of the row
+ * object, so the JSON report does not carry them.
+ */
+export const SAMPLES = new WeakMap<RowResult, Float64Array>();
+
 async function runOne(row: Row, ctx: RowContext, progress: Progress): Promise<RowResult> {
   const base = { name: row.name, description: row.description };
-  const skip = await row.skipReason?.();
+  let skip: string | undefined;
+  try {
+    skip = await row.skipReason?.();
+  } catch (err) {
+    // E.g. FASTPATH_REQUIRE_NETNS=1 on a machine without network namespaces: a failure, not a skip.
+    const reason = err instanceof Error ? err.message : String(err);
+    progress(`${row.name}: FAILED: ${reason}`);
+    return { ...base, status: 'failed', reason };
+  }
   if (skip !== undefined) {
     progress(`${row.name}: skipped (${skip})`);
     return { ...base, status: 'skipped', reason: skip };
   }
-  progress(`${row.name}: ${ctx.warmup} warm-up + ${ctx.n} measured round trips...`);
+  const plan = `${ctx.warmup} warm-up + ${ctx.n} measured round trips`;
+  progress(`${row.name}: ${plan}...`);
   const started = Date.now();
   try {
-    const m = await row.measure(ctx);
+    const m = await measureRow(row, { ...ctx, onProgress: (done, total) => progress(`${row.name}: ${plan}: ${done}/${total}`) });
     const stats: RowStats = {
       ...summarize(m.samplesUs),
       roundTripsPerSec: perSecond(m.samplesUs.length, m.elapsedNs),
       elapsedMs: m.elapsedNs / 1e6,
     };
     progress(`${row.name}: done in ${((Date.now() - started) / 1000).toFixed(1)} s (peer start-up included)`);
-    return { ...base, status: 'ok', details: m.details, stats };
+    const result: RowResult = { ...base, status: 'ok', details: m.details, stats };
+    SAMPLES.set(result, m.samplesUs);
+    return result;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     progress(`${row.name}: FAILED: ${reason}`);

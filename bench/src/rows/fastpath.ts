@@ -1,14 +1,14 @@
 import { connect, type Client } from '@fastpath/core';
 import { withPeer } from '../peer-process.js';
-import { pingPong, type EchoChannel, type EchoDone } from '../ping-pong.js';
+import type { EchoChannel, EchoDone } from '../ping-pong.js';
 import { checkTier, clientOptions, serverArgs, targetSkipReason, type FastpathTarget } from '../targets.js';
-import type { Row, RowContext, RowGoal, RowMeasurement } from './row.js';
+import type { Row, RowGoal } from './row.js';
 
 export const FASTPATH_ECHO_PEER = new URL('../peers/fastpath-echo.ts', import.meta.url);
 export const ECHO_METHOD = 'Bench.echo';
 
 /** Each round trip is one `await client.call('Bench.echo', payload)`, as an application would do. */
-function callChannel(client: Client): EchoChannel {
+export function callChannel(client: Client): EchoChannel {
   let pending: EchoDone | null = null;
   const take = (): EchoDone | null => {
     const d = pending;
@@ -59,10 +59,6 @@ export function fastpathRow(target: FastpathTarget, goal?: RowGoal): Row {
     async skipReason() {
       return targetSkipReason(target);
     },
-    measure: (ctx: RowContext): Promise<RowMeasurement> =>
-      withFastpathClient(target, async (client, details) => {
-        const result = await pingPong(callChannel(client), ctx);
-        return { ...result, details };
-      }),
+    withSession: (fn) => withFastpathClient(target, (client, details) => fn({ details, channel: async () => callChannel(client) })),
   };
 }

@@ -1,9 +1,11 @@
 import { FASTPATH_TARGETS } from '../targets.js';
 import { fastpathRow } from './fastpath.js';
+import { grpcRow } from './grpc.js';
+import { fastpathTcpNetnsRow, rawTcpNetnsRow } from './netns.js';
 import { rawTcpRow, rawUdsRow } from './raw.js';
 import type { Row, RowGoal } from './row.js';
 
-export type { Row, RowContext, RowGoal, RowMeasurement } from './row.js';
+export type { EchoSession, Row, RowContext, RowGoal, RowMeasurement } from './row.js';
 
 /** The row every other row is compared with: raw node:net TCP over IPv4, no framework. */
 export const BASELINE = 'raw-tcp';
@@ -22,7 +24,16 @@ export const GOALS: Readonly<Record<string, RowGoal>> = {
 };
 
 /** Every ping-pong row, in table order. The first is the baseline. */
-export const ROWS: readonly Row[] = [rawTcpRow(4), rawTcpRow(6), rawUdsRow(), ...FASTPATH_TARGETS.map((t) => fastpathRow(t, GOALS[t.row]))];
+export const ROWS: readonly Row[] = [
+  rawTcpRow(4),
+  rawTcpRow(6),
+  rawUdsRow(),
+  ...FASTPATH_TARGETS.map((t) => fastpathRow(t, GOALS[t.row])),
+  grpcRow('tcp'),
+  grpcRow('unix'),
+  rawTcpNetnsRow(),
+  fastpathTcpNetnsRow(),
+];
 
 /** Rows that must run with a given row: the reference rows of its goal. */
 export function companions(rows: readonly Row[] = ROWS): Record<string, string[]> {

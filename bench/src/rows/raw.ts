@@ -2,9 +2,9 @@ import type net from 'node:net';
 import { FixedMessages } from '../fixed-messages.js';
 import { loopbackProblem } from '../loopback.js';
 import { withPeer } from '../peer-process.js';
-import { pingPong, type EchoChannel, type EchoDone } from '../ping-pong.js';
-import { connectRaw } from '../raw-socket.js';
-import type { Row, RowContext, RowMeasurement } from './row.js';
+import type { EchoChannel, EchoDone } from '../ping-pong.js';
+import { connectRawEcho } from '../raw-socket.js';
+import type { EchoSession, Row } from './row.js';
 
 export const RAW_ECHO_PEER = new URL('../peers/raw-echo.ts', import.meta.url);
 
@@ -12,7 +12,7 @@ export const RAW_ECHO_PEER = new URL('../peers/raw-echo.ts', import.meta.url);
  * The client end of a raw ping-pong: plain socket.write, and a callback when the whole echo is
  * in. No promises, no framing beyond cutting fixed-size messages: this is the floor.
  */
-function rawChannel(socket: net.Socket, payloadBytes: number): EchoChannel {
+export function rawChannel(socket: net.Socket, payloadBytes: number): EchoChannel {
   let pending: EchoDone | null = null;
   const finish = (err: Error | null, echo?: Uint8Array): void => {
     const d = pending;
@@ -31,15 +31,24 @@ function rawChannel(socket: net.Socket, payloadBytes: number): EchoChannel {
   };
 }
 
-/** Starts raw-echo.ts on `host` (127.0.0.1, ::1 or `unix`) and ping-pongs against it. */
-function measureRaw(host: string, ctx: RowContext): Promise<RowMeasurement> {
-  return withPeer(RAW_ECHO_PEER, [host, String(ctx.payloadBytes)], async (peer) => {
-    const socket = await connectRaw(peer.info);
+/**
+ * Starts raw-echo.ts on `host` (127.0.0.1, ::1 or `unix`) and runs `fn` with a session whose
+ * channels are raw sockets to it, one per payload size.
+ */
+function rawSession<T>(host: string, fn: (session: EchoSession) => Promise<T>): Promise<T> {
+  return withPeer(RAW_ECHO_PEER, [host], async (peer) => {
+    let socket: net.Socket | undefined;
     try {
-      const result = await pingPong(rawChannel(socket, ctx.payloadBytes), ctx);
-      return { ...result, details: { peer: peer.info.address, peerPid: peer.info.pid } };
+      return await fn({
+        details: { peer: peer.info.address, peerPid: peer.info.pid },
+        async channel(bytes) {
+          socket?.destroy();
+          socket = await connectRawEcho(peer.info, bytes);
+          return rawChannel(socket, bytes);
+        },
+      });
     } finally {
-      socket.destroy();
+      socket?.destroy();
     }
   });
 }
@@ -55,7 +64,7 @@ export function rawTcpRow(family: 4 | 6): Row {
       const problem = await loopbackProblem(host);
       return problem === undefined ? undefined : `IPv6 loopback [::1] is unavailable here (${problem})`;
     },
-    measure: (ctx) => measureRaw(host, ctx),
+    withSession: (fn) => rawSession(host, fn),
   };
 }
 
@@ -67,6 +76,6 @@ export function rawUdsRow(): Row {
     async skipReason() {
       return process.platform === 'win32' ? 'Unix domain sockets are not used on Windows' : undefined;
     },
-    measure: (ctx) => measureRaw('unix', ctx),
+    withSession: (fn) => rawSession('unix', fn),
   };
 }

@@ -18,6 +18,7 @@ export const GEN_JOBS: ReadonlyArray<Omit<GenerateOptions, 'cwd'>> = [
   { files: ['examples/hello/greeter.ts'], outDir: 'examples/hello/generated' },
   { files: ['examples/pubsub/ticker.ts'], outDir: 'examples/pubsub/generated' },
   { files: ['examples/codegen/contract.ts'], outDir: 'examples/codegen/generated' },
+  { files: ['examples/demo/market.ts'], outDir: 'examples/demo/generated' },
   { files: ['bench/src/contracts/validation.ts'], outDir: 'bench/src/generated' },
   { files: [`${fixtures}/all-types.ts`], outDir: `${fixtures}/golden` },
   { files: [`${fixtures}/strict.ts`], outDir: `${fixtures}/golden-strict`, unknownKeys: 'reject', maxDepth: 8 },

@@ -1,8 +1,8 @@
 /**
  * The `fastpath` CLI's command table. Each command is one module exporting a `Command`, loaded
  * only when it runs (so `doctor` never loads what `gen` will need, such as the TypeScript
- * compiler). `main.ts` only parses the command name and dispatches. `gen`, `bench` and `call`
- * (issue 8) join by adding a module and one entry in `COMMANDS`.
+ * compiler). `main.ts` only parses the command name and dispatches. A new command joins by
+ * adding a module and one entry in `COMMANDS`.
  */
 
 /** Where a command writes. Tests pass their own; the bin passes process.stdout/stderr. */
@@ -41,10 +41,20 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'show the native addon, host identity, available tiers and shm settings',
     load: async () => (await import('./doctor.js')).doctorCommand,
   },
+  {
+    name: 'call',
+    summary: 'make one call to a running server: JSON request in, JSON result out',
+    load: async () => (await import('./call.js')).callCommand,
+  },
+  {
+    name: 'bench',
+    summary: 'run the benchmark (from a repository checkout; options passed through)',
+    load: async () => (await import('./bench.js')).benchCommand,
+  },
 ];
 
-/** Commands the CLI will have (issue 8) but does not yet. */
-export const PLANNED: readonly string[] = ['bench', 'call'];
+/** Commands the CLI will have but does not yet. */
+export const PLANNED: readonly string[] = [];
 
 export function findCommand(name: string): CommandEntry | undefined {
   return COMMANDS.find((c) => c.name === name);

@@ -16,8 +16,7 @@ export function mainHelp(): string {
     '  -h, --help     show help (also: fastpath help <command>, fastpath <command> --help)',
     '  -v, --version  print the version',
     '',
-    `Not implemented yet: ${PLANNED.join(', ')}.`,
-    '',
+    ...(PLANNED.length > 0 ? [`Not implemented yet: ${PLANNED.join(', ')}.`, ''] : []),
   ];
   return lines.join('\n');
 }

@@ -226,7 +226,7 @@ describe('dead and silent peers', () => {
     await new Promise<void>((r) => rawServer.listen(0, '127.0.0.1', r));
     const port = (rawServer.address() as net.AddressInfo).port;
     try {
-      const client = await connect(`tcp://127.0.0.1:${port}`, { keepaliveMs: 50, keepaliveTimeoutMs: 100 });
+      const client = await connect(`tcp://127.0.0.1:${port}`, { keepaliveMs: 50, keepaliveTimeoutMs: 100, reconnect: false });
       const closed = new Promise<FastpathError>((r) => client.once('close', r));
       const pending = rejectsWith(client.call('Any.thing', {}));
       const reason = await closed;
@@ -286,9 +286,10 @@ describe('dead and silent peers', () => {
     });
     await new Promise<void>((r) => rawServer.listen(0, '127.0.0.1', r));
     try {
-      const client = await connect(`tcp://127.0.0.1:${(rawServer.address() as net.AddressInfo).port}`);
+      const client = await connect(`tcp://127.0.0.1:${(rawServer.address() as net.AddressInfo).port}`, { reconnect: false });
       const err = await rejectsWith(client.call('X.y', {}));
       expect(err.code).toBe('UNAVAILABLE');
+      expect(err.details?.reason).toBe('connection-lost');
       expect(client.closed).toBe(true);
     } finally {
       rawServer.close();

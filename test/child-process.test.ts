@@ -15,7 +15,7 @@ describe.each(transports)('server in a child process over $name', (tc) => {
   });
 
   async function startChild(): Promise<{ child: Spawned; client: Client }> {
-    const child = spawnTs('test/fixtures/server.ts', [tc.listen()]);
+    const child = spawnTs('test/fixtures/server.ts', [tc.listen(), JSON.stringify(tc.server ?? {})]);
     children.push(child);
     const { address } = (await child.ready) as { address: string };
     const client = await connect(address, tc.client);
@@ -35,16 +35,23 @@ describe.each(transports)('server in a child process over $name', (tc) => {
     expect(await child.exited).toBe(0);
   });
 
-  it('fails in-flight calls with UNAVAILABLE when the server is killed with SIGKILL', async () => {
+  it('fails in-flight calls with UNAVAILABLE when the server is killed with SIGKILL, then tries to reconnect', async () => {
     const { child, client } = await startChild();
     const calc = client.service<Calc>('Calc');
-    const closed = new Promise((r) => client.once('close', r));
+    const disconnected = new Promise((r) => client.once('disconnect', r));
+    const reconnecting = new Promise((r) => client.once('reconnecting', r));
     const pending = rejectsWith(calc.slow({ ms: 30_000 }));
     expect(await calc.add({ a: 1, b: 1 })).toEqual({ sum: 2 }); // the slow call has surely arrived
     child.kill('SIGKILL');
     const err = await pending;
     expect(err.code).toBe('UNAVAILABLE');
-    await closed;
+    expect(err.details?.reason).toBe('connection-lost');
+    await disconnected;
+    await reconnecting;
+    expect(client.state).toBe('reconnecting');
+    // While nobody listens, a new call waits for the next connection until its deadline.
+    expect((await rejectsWith(calc.add({ a: 1, b: 1 }, { deadline: 100 }))).code).toBe('DEADLINE_EXCEEDED');
+    await client.close();
     expect((await rejectsWith(calc.add({ a: 1, b: 1 }))).code).toBe('UNAVAILABLE');
   });
 });

@@ -289,7 +289,7 @@ describe.skipIf(!shmOk)('shm tier: limits', () => {
 });
 
 describe.skipIf(!shmOk)('shm tier: kill -9', () => {
-  it.each(MODES)('%s: the server is killed mid-call: pending calls fail with UNAVAILABLE and nothing is left in /dev/shm', async (mode) => {
+  it.each(MODES)('%s: the server is killed mid-call: pending calls fail with UNAVAILABLE, the client tries to reconnect, and nothing is left in /dev/shm', async (mode) => {
     const before = snapshot();
     const { child: server, address } = await startServerChild({ tiers: ['shm'], shm: { mode } });
     const from = names.length;
@@ -297,7 +297,7 @@ describe.skipIf(!shmOk)('shm tier: kill -9', () => {
     expect(client.path).toBe('shm');
     const used = names.slice(from);
     const calc = client.service<Calc>('Calc');
-    const closed = new Promise<FastpathError>((r) => client.once('close', r));
+    const disconnected = new Promise<FastpathError>((r) => client.once('disconnect', r));
     const pending = rejectsWith(calc.slow({ ms: 30_000 }));
     expect(await calc.add({ a: 1, b: 1 })).toEqual({ sum: 2 }); // the slow call has surely arrived
     const t0 = performance.now();
@@ -307,7 +307,10 @@ describe.skipIf(!shmOk)('shm tier: kill -9', () => {
     const err = await within(pending, 5000, 'the pending call failing');
     note(`${mode}: the pending call failed ${(performance.now() - t0).toFixed(1)} ms after kill -9 of the server: ${err.message}`);
     expect(err.code).toBe('UNAVAILABLE');
-    expect((await within(closed, 5000, 'the close event')).code).toBe('UNAVAILABLE');
+    expect((await within(disconnected, 5000, 'the disconnect event')).code).toBe('UNAVAILABLE');
+    // Nobody listens any more: the client keeps trying, and a new call waits until its deadline.
+    expect((await rejectsWith(calc.add({ a: 1, b: 1 }, { deadline: 100 }))).code).toBe('DEADLINE_EXCEEDED');
+    await client.close();
     expect((await rejectsWith(calc.add({ a: 1, b: 1 }))).code).toBe('UNAVAILABLE');
     await server.exited;
     await expectNothingLeft(before, used);

@@ -123,7 +123,7 @@ describe('fast-path negotiation', () => {
     const server = await startServer({ tiers: ['uds'] });
     let accepted = 0;
     server.on('connection', () => accepted++);
-    const client = await connect(server.address, { tiers: ['uds'] });
+    const client = await connect(server.address, { tiers: ['uds'], reconnect: false });
     expect(client.path).toBe('uds');
     expect(accepted).toBe(1);
     const closed = new Promise<FastpathError>((r) => client.once('close', r));

@@ -23,6 +23,8 @@ import { encodeEmpty, encodeError, encodeGoAway, encodeRequest, encodeResponse }
 import { encodeUpgrade, encodeUpgradeAck, type HelloFastPath } from '../packages/core/src/protocol/upgrade-messages.js';
 import { ClientSession } from '../packages/core/src/session/client-session.js';
 import { AttachRouter, decideOffer, type OfferDecision, type ServerFastPath } from '../packages/core/src/session/upgrade.js';
+import { helloAuth } from '../packages/core/src/protocol/auth.js';
+import { AuthVerifier } from '../packages/core/src/session/auth-verify.js';
 
 const DOC = fileURLToPath(new URL('../docs/protocol.md', import.meta.url));
 const MiB16 = 16 * 1024 * 1024;
@@ -83,6 +85,23 @@ function frameTooLargeError(): ProtocolError {
     throw err;
   }
   throw new Error('the parser accepted an oversized frame');
+}
+
+// The HMAC example (section 6.5): key "svc-a" with secret "hmac-secret-a", at 1700000000 s.
+const AUTH_NONCE = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
+const AUTH_PROOF = helloAuth({ hmac: { keyId: 'svc-a', secret: 'hmac-secret-a' } }, undefined, 1_700_000_000_000, AUTH_NONCE);
+const AUTH_MAC = Buffer.from('22ee056998095f78a2459a632c573aeedcc743bca223a0c8c8ae094e823849b4', 'hex');
+
+/** The refusal the server's verifier really produces when that proof is used a second time. */
+function replayError(): FastpathError {
+  const v = new AuthVerifier({ hmacKeys: { 'svc-a': 'hmac-secret-a' } });
+  v.verify(AUTH_PROOF, {}, undefined, 1_700_000_000_000);
+  try {
+    v.verify(AUTH_PROOF, {}, undefined, 1_700_000_001_000);
+  } catch (err) {
+    return err as FastpathError;
+  }
+  throw new Error('the replayed proof was accepted');
 }
 
 const frames: Record<string, FrameExample> = {
@@ -191,6 +210,28 @@ const frames: Record<string, FrameExample> = {
       return encodeGoAway(e.code, `protocol error: ${e.message}`, 0);
     },
     body: [Status.RESOURCE_EXHAUSTED, 'protocol error: frame of 16777217 bytes exceeds maxFrameBytes 16777216', 0],
+  },
+  'hello-auth-hmac': {
+    type: 'HELLO',
+    id: 0,
+    build: () => encodeHello({ versions: [1], agent: AGENT, caps: [], maxFrameBytes: MiB16, auth: AUTH_PROOF }),
+    body: {
+      proto: 'fastpath',
+      versions: [1],
+      agent: 'fastpath-js/0.1',
+      caps: [],
+      maxFrameBytes: MiB16,
+      auth: { scheme: 'hmac-sha256-v1', keyId: 'svc-a', ts: 1700000000, nonce: AUTH_NONCE, mac: AUTH_MAC },
+    },
+  },
+  'goaway-auth-replayed': {
+    type: 'GOAWAY',
+    id: 0,
+    build: () => {
+      const e = replayError();
+      return encodeGoAway(e.code, e.message, 0, e.details);
+    },
+    body: [Status.UNAUTHENTICATED, 'authentication failed: this HMAC proof (nonce) was already used', 0, { reason: 'auth-replayed' }],
   },
   'hello-fast-path': {
     type: 'HELLO',

@@ -263,18 +263,21 @@ describe.each(transports)('rpc over $name', (tc) => {
     }
   });
 
-  it('drains gracefully: GOAWAY, in-flight calls finish, new calls fail UNAVAILABLE', async () => {
+  it('drains gracefully: GOAWAY, in-flight calls finish, new calls fail UNAVAILABLE (reconnect off)', async () => {
+    const c2 = await connect(server.address, { ...tc.client, reconnect: false });
+    const calc2 = c2.service<Calc>('Calc');
     const goaways: unknown[] = [];
-    client.on('goaway', (g) => goaways.push(g));
-    const closed = new Promise<FastpathError>((r) => client.once('close', r));
-    const inflight = calc.slow({ ms: 200, tag: 'drain' });
+    c2.on('goaway', (g) => goaways.push(g));
+    const closed = new Promise<FastpathError>((r) => c2.once('close', r));
+    const inflight = calc2.slow({ ms: 200, tag: 'drain' });
     await until(() => observed.started.has('drain'), 3000, 'handler start');
     const closing = server.close({ graceMs: 5000 });
     await until(() => goaways.length > 0, 3000, 'goaway');
-    expect((await rejectsWith(calc.add({ a: 1, b: 1 }))).code).toBe('UNAVAILABLE');
+    expect((await rejectsWith(calc2.add({ a: 1, b: 1 }))).code).toBe('UNAVAILABLE');
     expect(await inflight).toEqual({ done: true });
     await closing;
     expect((await closed).code).toBe('UNAVAILABLE');
+    expect(c2.closed).toBe(true);
     expect(observed.aborted.has('drain')).toBe(false);
   });
 

@@ -530,7 +530,7 @@ describe('stream frames from a misbehaving server', () => {
     await good.start();
     const other = await connect(good.address, { fastPath: 'off' });
     try {
-      const victim = await connect(`tcp://127.0.0.1:${(rawServer.address() as net.AddressInfo).port}`, { fastPath: 'off' });
+      const victim = await connect(`tcp://127.0.0.1:${(rawServer.address() as net.AddressInfo).port}`, { fastPath: 'off', reconnect: false });
       const closed = new Promise<FastpathError>((r) => victim.once('close', r));
       const err = await rejectsWith(collect(victim.serverStream('Streamer.countdown', { from: 3 })));
       expect(err.code).toBe('UNAVAILABLE');

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadNative, type ClientOptions, type ServerOptions, type Tier } from '@fastpath/core';
+import { makeCerts } from './certs.js';
 
 /**
  * The transport matrix (zeromq.js `testProtos` pattern): every behaviour suite runs once per
@@ -28,9 +29,10 @@ export function cleanupSocketDirs(): void {
 }
 
 const off = { fastPath: 'off' } as const;
+const certs = makeCerts();
 
 const native = await loadNative();
-const shmAvailable = native.loaded && native.tiers?.includes('shm') === true;
+export const shmAvailable = native.loaded && native.tiers?.includes('shm') === true;
 if (!shmAvailable) console.log(`transport matrix: no shm tiers (${native.reason ?? 'the native addon registered no shm tier'})`);
 
 export const transports: TransportCase[] = [
@@ -38,6 +40,8 @@ export const transports: TransportCase[] = [
   { name: 'tcp', listen: () => 'tcp://127.0.0.1:0', client: off, path: 'tcp' },
   { name: 'tcp6', listen: () => 'tcp://[::1]:0', client: off, path: 'tcp' },
   { name: 'unix', listen: () => `unix:${socketPath()}`, client: off, path: 'uds' },
+  // TLS over TCP (certificates made with openssl when this file loads), kept on TLS.
+  { name: 'tls', listen: () => 'tls://127.0.0.1:0', server: { tls: { cert: certs.server.cert, key: certs.server.key } }, client: { ...off, tls: { ca: certs.ca } }, path: 'tcp' },
   // Negotiated tiers: the client connects over TCP and is upgraded.
   { name: 'uds (upgraded)', listen: () => 'tcp://127.0.0.1:0', client: { fastPath: 'require', tiers: ['uds'] }, path: 'uds' },
   // The shm tiers need the native addon: without a compiler at install, they are left out (and said so).

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { buildFrame, encode, FrameParser, FrameType, parseAddress } from '@fastpath/core';
 
 export interface RawFrame {
@@ -39,8 +40,14 @@ export class RawPeer {
   static connect(url: string): Promise<RawPeer> {
     const a = parseAddress(url) as { scheme: string; host?: string; port?: number; path?: string };
     return new Promise((resolve, reject) => {
-      const s = a.scheme === 'unix' ? net.connect({ path: a.path! }) : net.connect({ host: a.host!, port: a.port! });
-      s.once('connect', () => resolve(new RawPeer(s)));
+      // A tls:// server gets a TLS client that trusts anything: the raw peer tests the protocol, not TLS.
+      const s =
+        a.scheme === 'unix'
+          ? net.connect({ path: a.path! })
+          : a.scheme === 'tls'
+            ? tls.connect({ host: a.host!, port: a.port!, rejectUnauthorized: false })
+            : net.connect({ host: a.host!, port: a.port! });
+      s.once(a.scheme === 'tls' ? 'secureConnect' : 'connect', () => resolve(new RawPeer(s)));
       s.once('error', reject);
     });
   }

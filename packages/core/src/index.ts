@@ -8,11 +8,12 @@ export { FrameParser, type FrameHandler } from './protocol/frame-parser.js';
 export { encode, decode } from './protocol/codec.js';
 export { PROTOCOL_VERSIONS, type Hello, type Welcome } from './protocol/handshake.js';
 export type { Metadata, GoAway } from './protocol/messages.js';
+export { HMAC_SCHEME, TOKEN_SCHEME, hmacInput, helloAuth, type HelloAuth, type TokenAuth, type HmacAuth } from './protocol/auth.js';
 
 // Transports
 export { parseAddress, formatAddress, type Address } from './transport/address.js';
 export { registerTransport, getTransport, registeredSchemes } from './transport/registry.js';
-export type { Connection, Listener, Tier, TransportFactory, ConnectOptions, ListenOptions } from './transport/types.js';
+export type { Connection, Listener, Tier, TransportFactory, ConnectOptions, ListenOptions, TlsDetails, TlsClientOptions, TlsServerOptions } from './transport/types.js';
 export { registerUpgradeTier, getUpgradeTier, upgradeTiers, TIER_ORDER, type UpgradeTier, type TierServer, type TierOffer, type TierOptions } from './transport/upgrade-tier.js';
 export { hostIdentity, currentUid, type HostIdentity } from './transport/host-identity.js';
 export { loadNative, type NativeStatus, type NativeHost } from './transport/native-loader.js';
@@ -21,7 +22,7 @@ export { readPeerCredentials, type PeerCredentials } from './transport/peer-cred
 // Sessions
 export type { Deadline } from './session/deadline.js';
 export type { PeerInfo } from './session/server-call.js';
-export type { PathInfo, FastPathMode } from './session/upgrade.js';
+export type { PathInfo, PathTls, FastPathMode, TlsLocal } from './session/upgrade.js';
 export type { FastPathOptions, CommonOptions } from './api/options.js';
 
 // API
@@ -54,4 +55,12 @@ export type { QueueLimits, SlowConsumerPolicy } from './session/broker.js';
 export type { PubSubAuth, SlowConsumerInfo } from './session/server-subscriptions.js';
 export type { MethodKind } from './session/server-stream.js';
 export type { ClientInterceptor, ServerInterceptor, ClientCallInfo, ServerCallInfo } from './api/interceptors.js';
+export type { AuthContext, AuthMethod, AuthVerdict, Credentials, ServerAuthOptions, ClientAuth, CallAuthorizer, ServerMethodOptions, AddServiceOptions } from './api/auth.js';
+export { DEFAULT_LIMITS, type ServerLimits } from './session/limits.js';
 export { runValidator, type Validator, type StandardSchemaV1 } from './api/validation.js';
+
+// Observability: metrics() snapshots and node:diagnostics_channel channels (docs/observability.md).
+export { channels as diagnosticsChannels, type CallEndMessage, type CallStartMessage, type ConnectMessage, type DisconnectMessage, type PathMessage, type Side } from './observe/diagnostics.js';
+export type { CallCounts, LatencySummary } from './observe/call-stats.js';
+export type { ClientMetrics, ConnectionMetrics, ServerMetrics } from './observe/metrics.js';
+export type { ReconnectInfo, ReconnectingInfo, RetryInfo, ReconnectQueueOptions } from './api/client-options.js';

@@ -1,51 +1,81 @@
 import { EventEmitter } from 'node:events';
 import type TypedEmitter from 'typed-emitter';
-export type { ClientEvents, ClientOptions } from './client-options.js';
 import { FastpathError } from '../protocol/errors.js';
-import type { GoAway } from '../protocol/messages.js';
-import type { ClientSession } from '../session/client-session.js';
-import { toDeadline } from '../session/deadline.js';
+import { checkPublishSubject, checkSubscribeSubject } from '../protocol/subject.js';
+import type { ClientSession, SubscriptionSink } from '../session/client-session.js';
+import type { ClientStream, StreamKind } from '../session/client-stream.js';
+import { isExpired, toDeadline, type Deadline } from '../session/deadline.js';
 import type { PathInfo } from '../session/upgrade.js';
 import type { Tier } from '../transport/types.js';
-import { composeClient, type ClientCallInfo, type ClientInterceptor } from './interceptors.js';
-import { connectToTarget, type ConnectTarget } from './connect-target.js';
 import type { ClientEvents, ClientOptions } from './client-options.js';
 import { openSession } from './connect-once.js';
-import { methodPath, type CallOptions, type MethodOptions, type ServiceClient, type ServiceDefinition, type UnaryServiceClient } from './service.js';
-import { runValidator } from './validation.js';
-import { checkPublishSubject, checkSubscribeSubject } from '../protocol/subject.js';
-import { Subscription, type SubscribeOptions } from './subscription.js';
+import { connectToTarget, type ConnectTarget } from './connect-target.js';
+import { composeClient, type ClientCallInfo, type ClientInterceptor } from './interceptors.js';
+import type { CallOptions, ServiceClient, ServiceDefinition, UnaryServiceClient } from './service.js';
+import { buildServiceProxy, type ProxyHost } from './service-proxy.js';
+import { SessionKeeper, type KeeperState } from './session-keeper.js';
+import type { ClientMetrics } from '../observe/metrics.js';
+import { channels } from '../observe/diagnostics.js';
 import { pumpSource, streamCall, type StreamCall } from './streaming.js';
-import type { StreamKind } from '../session/client-stream.js';
-import type { SubscriptionSink } from '../session/client-session.js';
+import { Subscription, type SubscribeOptions } from './subscription.js';
+
+export type { ClientEvents, ClientOptions } from './client-options.js';
+
+/** A call is sent again at most this many times when it has no deadline to bound it. */
+const MAX_RETRIES_WITHOUT_DEADLINE = 5;
+
+/** Where a subscription lives on the current connection. */
+interface SubEntry {
+  session: ClientSession;
+  sid: number;
+}
 
 /**
  * A connection to a fastpath server. Create one with `connect()`.
- * Calls are multiplexed by request id; thousands can be in flight at once.
+ * Calls are multiplexed by request id; thousands can be in flight at once. When the connection
+ * drops, the client reconnects (asking the target again, renegotiating the tier), restores its
+ * subscriptions, and holds new calls until it is back.
  */
-export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents>) {
+export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents>) implements ProxyHost {
   private readonly interceptors: ClientInterceptor[];
   private invoke: (call: ClientCallInfo) => Promise<unknown>;
   private readonly proxies = new Map<string, unknown>();
-  /** Active subscriptions and their id on the current connection. */
-  private readonly subscriptions = new Map<Subscription<unknown>, number>();
+  /** Active subscriptions; the entry is missing while waiting for a connection. */
+  private readonly subscriptions = new Map<Subscription<unknown>, SubEntry | undefined>();
+  private readonly keeper: SessionKeeper;
+  private retries = 0;
+  readonly validateResponses: boolean;
 
   /** @internal use connect() */
-  constructor(
-    private readonly session: ClientSession,
-    /** The address this client was asked to connect to. */
-    readonly address: string,
-    private readonly options: ClientOptions,
-  ) {
+  constructor(session: ClientSession, address: string, options: ClientOptions, target: ConnectTarget = address) {
     super();
     this.interceptors = [...(options.interceptors ?? [])];
     this.invoke = this.compose();
-    session.events = {
-      onGoAway: (g) => this.emit('goaway', g),
-      onClose: (reason) => this.emit('close', reason),
-      onPath: (info) => this.emit('path', info),
-      onError: (err) => this.reportError(err),
-    };
+    this.validateResponses = options.validateResponses !== false;
+    this.keeper = new SessionKeeper(session, address, target, options, {
+      path: (info) => this.emit('path', info),
+      goaway: (g) => this.emit('goaway', g),
+      error: (err) => this.reportError(err),
+      disconnect: (reason) => this.emit('disconnect', reason),
+      reconnecting: (info) => this.emit('reconnecting', info),
+      installed: (s) => this.restoreSubscriptions(s),
+      reconnect: (info) => this.emit('reconnect', info),
+      closed: (reason) => this.onFinished(reason),
+    });
+  }
+
+  private get session(): ClientSession {
+    return this.keeper.session;
+  }
+
+  /** The address of the current connection. */
+  get address(): string {
+    return this.keeper.address;
+  }
+
+  /** 'open', 'reconnecting' (calls wait in a bounded queue) or 'closed' (final). */
+  get state(): KeeperState {
+    return this.keeper.state;
   }
 
   /** The tier this connection runs on: 'shm' | 'uds' | 'tcp-fastpath' | 'tcp'. */
@@ -59,12 +89,39 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
   }
 
   get closed(): boolean {
-    return this.session.state === 'closed';
+    return this.keeper.state === 'closed';
   }
 
-  /** Calls waiting for an answer. */
+  /** Calls waiting for an answer, or for a connection. */
   get inFlight(): number {
-    return this.session.inFlight;
+    return this.session.inFlight + this.keeper.queued;
+  }
+
+  /**
+   * What this client has done on its current connection: the tier and why, calls by outcome and
+   * error code, a latency histogram summary (µs), bytes each way; and reconnects and retries.
+   */
+  metrics(): ClientMetrics {
+    const s = this.session;
+    const { calls, latencyUs } = s.stats.snapshot();
+    const info = s.pathInfo;
+    return {
+      address: this.address,
+      state: this.state,
+      reconnects: this.keeper.reconnects,
+      retries: this.retries,
+      connection: {
+        id: s.connectionId,
+        remote: s.remote,
+        local: s.local,
+        path: info.path,
+        reason: info.reason,
+        ...(info.tls !== undefined ? { tls: info.tls } : {}),
+        calls,
+        latencyUs,
+        bytes: { ...s.bytes },
+      },
+    };
   }
 
   /** Adds a client interceptor (runs around every call, in the order added). */
@@ -79,13 +136,43 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
   }
 
   private send(method: string, request: unknown, options: CallOptions | undefined): Promise<unknown> {
-    let deadline: number | undefined;
+    let deadline: Deadline | undefined;
     try {
       deadline = deadlineOf(options);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.session.call(method, request, deadline, options?.metadata, options?.signal);
+    if (this.keeper.state !== 'open') return this.sendAgain(method, request, deadline, options, undefined, 0);
+    const sent = this.session.call(method, request, deadline, options?.metadata, options?.signal);
+    if (!this.keeper.reconnectEnabled) return sent;
+    return sent.catch((err: FastpathError) => this.sendAgain(method, request, deadline, options, err, 0));
+  }
+
+  /** Whether a failed call may be sent again on the next connection. */
+  private mayRetry(err: FastpathError, idempotent: boolean, deadline: Deadline | undefined, retries: number): boolean {
+    if (err.code !== 'UNAVAILABLE' || this.keeper.state === 'closed' || isExpired(deadline)) return false;
+    if (deadline === undefined && retries >= MAX_RETRIES_WITHOUT_DEADLINE) return false;
+    // Never sent, or refused unseen by a draining server: always safe. Lost in flight: only if idempotent.
+    return err.details?.unprocessed === true || (idempotent && err.details?.reason === 'connection-lost');
+  }
+
+  /** Waits for a connection and sends the call, again after each drop while that is allowed. */
+  private async sendAgain(method: string, request: unknown, deadline: Deadline | undefined, options: CallOptions | undefined, failed: FastpathError | undefined, retries: number): Promise<unknown> {
+    let last = failed;
+    for (;;) {
+      if (last) {
+        if (!this.mayRetry(last, options?.idempotent === true, deadline, retries)) throw last;
+        retries++;
+        this.retries++;
+        this.emit('retry', { method, attempt: retries, reason: last });
+      }
+      const session = await this.keeper.whenOpen(method, deadline, options?.signal);
+      try {
+        return await session.call(method, request, deadline, options?.metadata, options?.signal);
+      } catch (err) {
+        last = err as FastpathError;
+      }
+    }
   }
 
   private reportError(err: FastpathError): void {
@@ -93,30 +180,63 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
     else process.emitWarning(`fastpath: ${err.code}: ${err.message} (listen to the client's 'error' event to handle this)`, 'FastpathWarning');
   }
 
+  /** The sink a session delivers to: a session's end is not the subscription's end. */
+  private sessionSink(sub: Subscription<unknown>): SubscriptionSink {
+    const sink = sub.sink;
+    return {
+      onReady: () => sink.onReady(),
+      onRefused: (err) => {
+        this.subscriptions.delete(sub);
+        sink.onRefused(err);
+      },
+      onEvent: (subject, payload, bytes) => sink.onEvent(subject, payload, bytes),
+      onSessionClosed: () => {},
+    };
+  }
+
+  private subscribeOn(session: ClientSession, sub: Subscription<unknown>): void {
+    const sid = session.subscribe(sub.subject, sub.queue, this.sessionSink(sub));
+    this.subscriptions.set(sub, { session, sid });
+  }
+
+  /** After a reconnect: every subscription (and queue-group membership) is sent again. */
+  private restoreSubscriptions(session: ClientSession): void {
+    for (const sub of this.subscriptions.keys()) this.subscribeOn(session, sub);
+  }
+
+  private onFinished(reason: FastpathError): void {
+    const subs = [...this.subscriptions.keys()];
+    this.subscriptions.clear();
+    for (const sub of subs) sub.sink.onSessionClosed(reason);
+    this.emit('close', reason);
+  }
+
   /**
    * Subscribes to a subject (`*` matches one token, `>` the rest). Iterate the result, or pass
    * `callback`. Throws INVALID_ARGUMENT for a malformed subject; a refusal by the server
-   * (PERMISSION_DENIED) rejects `sub.ready` and ends the iteration with that error.
+   * (PERMISSION_DENIED) rejects `sub.ready` and ends the iteration with that error. The
+   * subscription survives reconnects (messages published while disconnected are not delivered).
    */
   subscribe<T = unknown>(subject: string, options: SubscribeOptions<T> = {}): Subscription<T> {
     checkSubscribeSubject(subject);
     return new Subscription<T>(subject, options, {
-      subscribe: (sub, sink: SubscriptionSink) => {
-        const sid = this.session.subscribe(subject, options.queue, {
-          ...sink,
-          onRefused: (err) => {
-            this.subscriptions.delete(sub);
-            sink.onRefused(err);
-          },
-        });
-        this.subscriptions.set(sub, sid);
+      subscribe: (sub) => {
+        if (this.keeper.state === 'closed') {
+          queueMicrotask(() => sub.sink.onSessionClosed(this.keeper.closeReason ?? new FastpathError('UNAVAILABLE', 'the client is closed')));
+          return;
+        }
+        if (this.keeper.state === 'open') this.subscribeOn(this.session, sub);
+        else this.subscriptions.set(sub, undefined);
       },
       unsubscribe: (s) => {
-        const sid = this.subscriptions.get(s);
+        const entry = this.subscriptions.get(s);
         this.subscriptions.delete(s);
-        if (sid !== undefined) this.session.unsubscribe(sid);
+        if (entry) entry.session.unsubscribe(entry.sid);
       },
-      slowConsumer: (info) => this.emit('slow-consumer', info),
+      slowConsumer: (info) => {
+        if (channels.slowConsumer.hasSubscribers) channels.slowConsumer.publish({ side: 'client', connection: this.session.connectionId, ...info });
+        this.emit('slow-consumer', info);
+      },
       error: (err) => this.reportError(err),
     });
   }
@@ -126,18 +246,26 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
    * returns at once and never rejects (a refusal, or a closed connection, arrives as an 'error'
    * event); with `ack: true` it resolves when the server has routed it, or rejects with
    * PERMISSION_DENIED / INVALID_ARGUMENT / UNAVAILABLE. An invalid subject throws either way.
+   * While reconnecting, publishes wait in the call queue.
    */
   publish(subject: string, message: unknown, options: { ack?: boolean } = {}): Promise<void> {
     checkPublishSubject(subject);
-    const sent = this.session.publish(subject, message, options.ack === true);
-    if (options.ack === true) return sent;
+    const ack = options.ack === true;
+    const sent =
+      this.keeper.state === 'open'
+        ? this.session.publish(subject, message, ack)
+        : this.keeper.whenOpen(`a publish to ${subject}`, undefined, undefined).then((s) => s.publish(subject, message, ack));
+    if (ack) return sent;
     // Fire and forget: never a rejected promise nobody awaits (an unhandled rejection ends the
     // process); a failure to send is reported as an 'error' event instead.
     return sent.catch((err: FastpathError) => this.reportError(err));
   }
 
-  private openStream(method: string, kind: StreamKind, payload: unknown, options: CallOptions | undefined) {
-    return this.session.openStream(method, kind, payload, deadlineOf(options), options?.metadata, options?.signal);
+  private openStream(method: string, kind: StreamKind, payload: unknown, options: CallOptions | undefined): ClientStream | Promise<ClientStream> {
+    const deadline = deadlineOf(options);
+    const open = (s: ClientSession): ClientStream => s.openStream(method, kind, payload, deadline, options?.metadata, options?.signal);
+    if (this.keeper.state === 'open') return open(this.session);
+    return this.keeper.whenOpen(method, deadline, options?.signal).then(open);
   }
 
   /** Calls a server-streaming method: iterate the result for the server's messages. */
@@ -147,25 +275,28 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
 
   /** Calls a client-streaming method: sends every message of `source`, resolves with the response. */
   async clientStream<R = unknown>(method: string, source: AsyncIterable<unknown> | Iterable<unknown>, options?: CallOptions): Promise<R> {
-    const st = this.openStream(method, 'client-stream', null, options);
+    const st = await this.openStream(method, 'client-stream', null, options);
     void pumpSource(st, source);
     return (await st.response) as R;
   }
 
   /** Calls a bidirectional-streaming method: sends `source`, iterate the result for the server's messages. */
   bidiStream<R = unknown>(method: string, source: AsyncIterable<unknown> | Iterable<unknown>, options?: CallOptions, map?: (v: unknown) => R): StreamCall<R> {
-    return streamCall(() => {
-      const st = this.openStream(method, 'bidi', null, options);
+    const started = (st: ClientStream): ClientStream => {
       void pumpSource(st, source);
       return st;
+    };
+    return streamCall(() => {
+      const st = this.openStream(method, 'bidi', null, options);
+      return st instanceof Promise ? st.then(started) : started(st);
     }, map);
   }
 
   /**
    * FAILED_PRECONDITION when this client's contract fingerprint for `method` differs from the
-   * one the server announced in WELCOME; undefined when they match or either side has none.
+   * one the connected server announced in WELCOME; undefined when they match or either has none.
    */
-  private versionSkew(method: string, mine: string | undefined): FastpathError | undefined {
+  versionSkew(method: string, mine: string | undefined): FastpathError | undefined {
     const theirs = (this.session.welcome?.fingerprints as Record<string, unknown> | undefined)?.[method];
     if (mine === undefined || typeof theirs !== 'string' || theirs === mine) return undefined;
     return new FastpathError('FAILED_PRECONDITION', `the contract of ${method} differs between client and server (client fingerprint ${mine}, server fingerprint ${theirs}); regenerate the stubs`, {
@@ -187,79 +318,24 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
   service<S>(def: ServiceDefinition<S>): ServiceClient<S>;
   service<S>(name: string): UnaryServiceClient<S>;
   service<S>(def: ServiceDefinition<S> | string): ServiceClient<S> | UnaryServiceClient<S> {
-    const name = typeof def === 'string' ? def : def.name;
-    const methods = (typeof def === 'string' ? {} : def.methods) as Record<string, MethodOptions | undefined>;
-    const cached = this.proxies.get(name);
-    if (cached && typeof def === 'string') return cached as ServiceClient<S>;
-    const fns = new Map<string, (req: unknown, opts?: CallOptions) => unknown>();
-    const topics = new Set<string>(typeof def === 'string' ? [] : (def.topics ?? []));
-    const validate = this.options.validateResponses !== false;
-    const proxy = new Proxy(Object.create(null) as object, {
-      get: (_t, prop) => {
-        if (typeof prop !== 'string' || prop === 'then') return undefined;
-        let fn = fns.get(prop);
-        if (!fn) {
-          const wire = methodPath(name, prop);
-          const opts = methods[prop];
-          const responseValidator = validate ? opts?.response : undefined;
-          const check = responseValidator
-            ? (res: unknown) => {
-                try {
-                  const v = runValidator(responseValidator, res, `invalid response from ${wire}`);
-                  if (v instanceof Promise) throw new FastpathError('INTERNAL', 'response validators must be synchronous');
-                  return v;
-                } catch (err) {
-                  const e = err as FastpathError;
-                  throw new FastpathError('INTERNAL', e.message, { details: { ...e.details, reason: 'invalid-response' } });
-                }
-              }
-            : undefined;
-          const kind = opts?.kind ?? (topics.has(prop) ? 'topic' : 'unary');
-          const skew = this.versionSkew(wire, opts?.fingerprint);
-          if (skew) {
-            const fail = () => {
-              throw skew;
-            };
-            fn = kind === 'server-stream' || kind === 'bidi' ? ((() => streamCall(fail)) as never) : () => Promise.reject(skew);
-            fns.set(prop, fn);
-            return fn;
-          }
-          if (kind === 'topic') {
-            const topic = {
-              subscribe: (o?: SubscribeOptions<unknown>) => this.subscribe(wire, o),
-              publish: (message: unknown, o?: { ack?: boolean }) => this.publish(wire, message, o),
-            };
-            fns.set(prop, topic as never);
-            return topic;
-          }
-          fn =
-            kind === 'server-stream'
-              ? (req, o) => this.serverStream(wire, req, o, check) as never
-              : kind === 'client-stream'
-                ? (src, o) => this.clientStream(wire, src as Iterable<unknown>, o).then(check ?? ((v) => v))
-                : kind === 'bidi'
-                  ? (src, o) => this.bidiStream(wire, src as Iterable<unknown>, o, check) as never
-                  : check
-                    ? (req, o) => this.call(wire, req, o).then(check)
-                    : (req, o) => this.call(wire, req, o);
-          fns.set(prop, fn);
-        }
-        return fn;
-      },
-    });
-    if (typeof def === 'string') this.proxies.set(name, proxy);
-    return proxy as ServiceClient<S>;
+    if (typeof def !== 'string') return buildServiceProxy(this, def as ServiceDefinition<unknown>) as ServiceClient<S>;
+    let proxy = this.proxies.get(def);
+    if (!proxy) {
+      proxy = buildServiceProxy(this, def);
+      this.proxies.set(def, proxy);
+    }
+    return proxy as UnaryServiceClient<S>;
   }
 
-  /** Closes the connection. Pending calls fail with CANCELLED. */
+  /** Closes the connection and stops reconnecting. Pending and waiting calls fail with CANCELLED. */
   close(): Promise<void> {
-    this.session.close(new FastpathError('CANCELLED', 'client closed', { details: { reason: 'client-closed' } }));
+    this.keeper.finish(new FastpathError('CANCELLED', 'client closed', { details: { reason: 'client-closed' } }));
     return this.session.drained;
   }
 }
 
 /** The absolute deadline of a call's options; a malformed one is INVALID_ARGUMENT. */
-function deadlineOf(options: CallOptions | undefined): number | undefined {
+function deadlineOf(options: CallOptions | undefined): Deadline | undefined {
   try {
     return toDeadline(options?.deadline);
   } catch (err) {
@@ -269,16 +345,18 @@ function deadlineOf(options: CallOptions | undefined): number | undefined {
 
 /**
  * Connects to a server and completes the handshake. `target` is a URL, a list of URLs (tried in
- * turn, or at random with `addressOrder: 'random'`), or a resolver called before every attempt.
- * With `connectRetry: { attempts }` the first connect is retried with exponential backoff and
- * jitter while the server is unavailable.
+ * turn, or at random with `addressOrder: 'random'`), or a resolver called before every attempt
+ * (and again before every reconnect). With `connectRetry: { attempts }` the first connect is
+ * retried with exponential backoff and jitter while the server is unavailable.
  *
  *     const client = await connect('tcp://127.0.0.1:7000');
  *     const client2 = await connect(['tcp://10.0.0.5:7000', 'tcp://10.0.0.6:7000'], { connectRetry: { attempts: 5 } });
  */
 export async function connect(target: ConnectTarget, options: ClientOptions = {}): Promise<Client> {
-  let client: Client | undefined;
-  await connectToTarget(target, options, (url) => openSession(url, options, (session) => (client = new Client(session, url, options))));
-  return client!;
+  let address = '';
+  const session = await connectToTarget(target, options, (url) => {
+    address = url;
+    return openSession(url, options, () => {});
+  });
+  return new Client(session, address, options, target);
 }
-

@@ -4,7 +4,7 @@ import { currentUid, hostIdentity } from '../transport/host-identity.js';
 import { parseAddress } from '../transport/address.js';
 import { getTransport } from '../transport/registry.js';
 import type { ClientOptions } from './client-options.js';
-import { localTiers, tierOptions } from './fast-path.js';
+import { clientTiers, localTiers, tierOptions } from './fast-path.js';
 import { DEFAULTS, resolveCommon } from './options.js';
 
 /**
@@ -19,19 +19,22 @@ export async function openSession(url: string, options: ClientOptions, attach: (
   const timeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
   const mode = options.fastPath ?? 'auto';
   const local = mode === 'off' ? undefined : await localTiers(options);
-  const conn = await transport.connect(address, { timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+  const conn = await transport.connect(address, { timeoutMs, ...(options.signal ? { signal: options.signal } : {}), ...(options.tls ? { tls: options.tls } : {}) });
+  const offer = clientTiers(local, conn, options.tlsLocal);
   const session = new ClientSession(conn, {
     maxFrameBytes: common.maxFrameBytes,
     keepalive: { intervalMs: common.keepaliveMs, timeoutMs: common.keepaliveTimeoutMs },
     handshakeTimeoutMs: common.handshakeTimeoutMs,
     ...(options.metadata ? { helloMeta: options.metadata } : {}),
     ...(options.echo === false ? { helloExtra: { echo: false } } : {}),
+    ...(options.auth ? { auth: options.auth } : {}),
     fastPath: {
       mode,
       host: hostIdentity().id,
       uid: currentUid(),
-      tiers: local?.usable.map((t) => t.tier) ?? [],
-      unavailable: local?.unavailable ?? {},
+      tiers: offer.tiers,
+      unavailable: offer.unavailable,
+      ...(offer.tlsLocal ? { tlsLocal: offer.tlsLocal } : {}),
       tierOptions: tierOptions(options),
       upgradeTimeoutMs: options.upgradeTimeoutMs ?? DEFAULTS.upgradeTimeoutMs,
     },

@@ -42,7 +42,7 @@ function shuffled<T>(list: T[]): T[] {
   return list;
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(new FastpathError('CANCELLED', 'connect was aborted'));

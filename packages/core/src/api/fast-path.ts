@@ -1,5 +1,6 @@
+import type { TlsLocal } from '../session/upgrade.js';
 import { loadNative, type NativeStatus } from '../transport/native-loader.js';
-import type { Tier } from '../transport/types.js';
+import type { Connection, Tier } from '../transport/types.js';
 import { getUpgradeTier, TIER_ORDER, type TierOptions, type UpgradeTier } from '../transport/upgrade-tier.js';
 import type { FastPathOptions } from './options.js';
 
@@ -33,4 +34,24 @@ export async function localTiers(options: FastPathOptions): Promise<LocalTiers> 
 
 export function tierOptions(options: FastPathOptions): Record<string, TierOptions> {
   return { shm: options.shm ?? {} };
+}
+
+/** The client's tiers for HELLO on one connection, after its tlsLocal. */
+export interface ClientTierOffer {
+  tiers: Tier[];
+  unavailable: Record<string, string>;
+  tlsLocal?: TlsLocal;
+}
+
+/**
+ * What a client may attach to on `conn`. On a TLS connection with tlsLocal 'require' it attaches
+ * to nothing: the client enforces its own policy even against a server that would offer a tier
+ * anyway, and HELLO carries `tlsLocal: 'require'` so the server can say why it offers none.
+ */
+export function clientTiers(local: LocalTiers | undefined, conn: Connection, tlsLocal: TlsLocal | undefined): ClientTierOffer {
+  const tiers = local?.usable.map((t) => t.tier) ?? [];
+  const unavailable = { ...local?.unavailable };
+  if (conn.tls === undefined || tlsLocal !== 'require') return { tiers, unavailable };
+  for (const t of tiers) unavailable[t] = "tlsLocal is 'require' on this TLS connection";
+  return { tiers: [], unavailable, tlsLocal: 'require' };
 }

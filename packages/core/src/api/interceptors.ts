@@ -1,4 +1,5 @@
 import { FastpathError } from '../protocol/errors.js';
+import type { AuthContext } from '../session/auth-verify.js';
 import type { CallContext, CallOptions } from './service.js';
 
 /** A client call as interceptors see it. Interceptors may change `request` and `options`. */
@@ -15,6 +16,8 @@ export type ClientInterceptor = (call: ClientCallInfo, next: (call: ClientCallIn
 export interface ServerCallInfo {
   readonly method: string;
   readonly ctx: CallContext;
+  /** Who the client authenticated as (the same as `ctx.auth`). */
+  readonly auth: AuthContext;
   request: unknown;
 }
 
@@ -32,7 +35,7 @@ function settle(fn: () => unknown): Promise<unknown> {
 export function composeServer(interceptors: readonly ServerInterceptor[], final: (request: unknown, ctx: CallContext) => unknown): (request: unknown, ctx: CallContext) => unknown {
   if (interceptors.length === 0) return final;
   return (request, ctx) => {
-    const info: ServerCallInfo = { method: ctx.method, ctx, request };
+    const info: ServerCallInfo = { method: ctx.method, ctx, auth: ctx.auth, request };
     const run = (i: number): Promise<unknown> => {
       if (i === interceptors.length) return settle(() => final(info.request, ctx));
       let called = false;

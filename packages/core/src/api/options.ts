@@ -1,5 +1,6 @@
+import { FastpathError } from '../protocol/errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, ABSOLUTE_MAX_FRAME_BYTES } from '../protocol/frame.js';
-import type { FastPathMode } from '../session/upgrade.js';
+import type { FastPathMode, TlsLocal } from '../session/upgrade.js';
 import type { Tier } from '../transport/types.js';
 import type { TierOptions } from '../transport/upgrade-tier.js';
 
@@ -13,6 +14,12 @@ export interface FastPathOptions {
   shm?: TierOptions;
   /** How long an upgrade may take before the connection stays where it is (default 5000 ms). */
   upgradeTimeoutMs?: number;
+  /**
+   * What a TLS connection (tls:// address) between two processes on this host may do: 'skip'
+   * (default) lets it move to shm or uds without TLS, since those bytes never leave the kernel;
+   * 'require' keeps it on TLS over TCP. Either end's 'require' wins. See docs/tls.md.
+   */
+  tlsLocal?: TlsLocal;
 }
 
 /** Options both ends share. */
@@ -38,6 +45,7 @@ export const DEFAULTS = {
 } as const;
 
 export function resolveCommon(o: CommonOptions): Required<CommonOptions> {
+  checkTlsLocal((o as FastPathOptions).tlsLocal);
   const maxFrameBytes = o.maxFrameBytes ?? DEFAULTS.maxFrameBytes;
   if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 64 || maxFrameBytes > ABSOLUTE_MAX_FRAME_BYTES) {
     throw new RangeError(`maxFrameBytes must be an integer between 64 and ${ABSOLUTE_MAX_FRAME_BYTES}`);
@@ -48,4 +56,11 @@ export function resolveCommon(o: CommonOptions): Required<CommonOptions> {
     keepaliveTimeoutMs: o.keepaliveTimeoutMs ?? DEFAULTS.keepaliveTimeoutMs,
     handshakeTimeoutMs: o.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs,
   };
+}
+
+/** tlsLocal is a security setting: a misspelt value must not silently mean 'skip'. */
+function checkTlsLocal(v: unknown): void {
+  if (v !== undefined && v !== 'skip' && v !== 'require') {
+    throw new FastpathError('INVALID_ARGUMENT', `tlsLocal must be 'skip' or 'require', not ${JSON.stringify(v)}`, { details: { reason: 'bad-option' } });
+  }
 }

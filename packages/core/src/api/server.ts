@@ -1,8 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type TypedEmitter from 'typed-emitter';
 import { FastpathError } from '../protocol/errors.js';
-import type { MethodInvoker, RegisteredMethod, ServerSessionHost } from '../session/server-session.js';
-import type { MethodKind } from '../session/server-stream.js';
+import type { RegisteredMethod, ServerSessionHost } from '../session/server-session.js';
 import { ServerSession } from '../session/server-session.js';
 import { AttachRouter, decideOffer, newNonce, type PathInfo } from '../session/upgrade.js';
 import { Broker, DEFAULT_QUEUE_LIMITS, type QueueLimits } from '../session/broker.js';
@@ -11,23 +10,41 @@ import { checkPublishSubject } from '../protocol/subject.js';
 import { parseAddress } from '../transport/address.js';
 import { currentUid, hostIdentity } from '../transport/host-identity.js';
 import { getTransport } from '../transport/registry.js';
-import type { Connection, Listener, Tier } from '../transport/types.js';
+import type { Connection, Listener, Tier, TlsServerOptions } from '../transport/types.js';
 import type { TierServer } from '../transport/upgrade-tier.js';
 import { localTiers, tierOptions } from './fast-path.js';
-import { composeServer, type ServerInterceptor } from './interceptors.js';
+import type { ServerInterceptor } from './interceptors.js';
 import { DEFAULTS, resolveCommon, type CommonOptions, type FastPathOptions } from './options.js';
-import { methodPath, type CallContext, type MethodOptions, type ServiceDefinition, type ServiceHandlers } from './service.js';
-import { runValidator } from './validation.js';
+import { methodPath, type MethodOptions, type ServiceDefinition, type ServiceHandlers } from './service.js';
+import type { AddServiceOptions, CallAuthorizer, ServerMethodOptions } from './auth.js';
+import { compileMethod, type Handler, type Registered } from './compile-method.js';
+import { ANONYMOUS, AuthVerifier, type AuthContext, type ServerAuthOptions } from '../session/auth-verify.js';
+import { limitError, resolveLimits, type ServerLimits } from '../session/limits.js';
+import type { PeerInfo } from '../session/server-call.js';
+import type { ServerMetrics } from '../observe/metrics.js';
+import { ServerObserver } from '../observe/server-observer.js';
 
 export interface ServerOptions extends CommonOptions, FastPathOptions {
-  /** Address(es) to listen on: `tcp://host:port` (port 0 picks one), `tcp://[::1]:port`, `unix:/path`. */
+  /** Address(es) to listen on: `tcp://host:port` (port 0 picks one), `tcp://[::1]:port`, `tls://host:port` (needs `tls`), `unix:/path`. */
   listen?: string | readonly string[];
   /** Include handler stack traces in INTERNAL errors sent to clients (default false). */
   exposeStack?: boolean;
-  /** Calls one connection may have running at once; more are answered RESOURCE_EXHAUSTED. */
+  /** Calls one connection may have running at once; more are answered RESOURCE_EXHAUSTED (same as `limits.maxConcurrentCalls`). */
   maxConcurrentCalls?: number;
+  /** Limits that protect the server (docs/security.md); each has a default. */
+  limits?: Partial<ServerLimits>;
+  /** Who may connect: tokens, HMAC keys and/or a verify hook (docs/security.md). */
+  auth?: ServerAuthOptions<PeerInfo>;
+  /** Runs before every call (after the interceptors, before validation and the handler); false answers PERMISSION_DENIED. */
+  authorizeCall?: CallAuthorizer;
   /** Permissions of unix socket files (default 0o600). */
   socketMode?: number;
+  /**
+   * Certificates and TLS settings for tls:// addresses (node's tls.createServer options: `cert`
+   * and `key`, `ca` and `requestCert` for mutual TLS, `SNICallback`), plus `sni`: a map of server
+   * name to certificate. See docs/tls.md.
+   */
+  tls?: TlsServerOptions;
   interceptors?: readonly ServerInterceptor[];
   /** Who may subscribe to and publish on which subjects (PERMISSION_DENIED otherwise). */
   authorize?: PubSubAuth;
@@ -35,6 +52,8 @@ export interface ServerOptions extends CommonOptions, FastPathOptions {
   subscriptionQueue?: Partial<QueueLimits>;
   /** Bytes queued on a connection above which events wait in their subscription's queue (default 1 MiB). */
   highWaterBytes?: number;
+  /** Record call latency histograms for `server.metrics()` (default true; counters are always kept). */
+  metrics?: boolean;
 }
 
 /** What the server knows about one connection. */
@@ -46,6 +65,8 @@ export interface ConnectionInfo {
   readonly reason: string | undefined;
   readonly agent: string;
   readonly meta: Readonly<Record<string, string>>;
+  /** Who the client authenticated as. */
+  readonly auth: AuthContext;
   readonly inFlight: number;
   /** Subscriptions this connection holds. */
   readonly subscriptions: number;
@@ -68,12 +89,7 @@ export type ServerEvents = {
   close: () => void;
 };
 
-export type Handler = (request: any, ctx: CallContext) => unknown;
-
-interface Registered {
-  handler: Handler;
-  options: MethodOptions;
-}
+export type { Handler } from './compile-method.js';
 
 export interface CloseOptions {
   /** How long in-flight calls may run after GOAWAY before they are failed (default 5000 ms). */
@@ -104,10 +120,18 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
   private readonly tierStatus = new Map<Tier, string | undefined>();
   private readonly router: AttachRouter;
   private readonly broker = new Broker();
+  private readonly limits: ServerLimits;
+  private readonly verifier: AuthVerifier<PeerInfo> | undefined;
+  /** Connections that completed the handshake (maxConnections counts these). */
+  private openCount = 0;
+  private readonly observer: ServerObserver;
 
   constructor(private readonly options: ServerOptions = {}) {
     super();
     this.common = resolveCommon(options);
+    this.limits = resolveLimits(options.limits, options.maxConcurrentCalls);
+    this.verifier = options.auth ? new AuthVerifier(options.auth) : undefined;
+    this.observer = new ServerObserver(options.metrics !== false);
     this.interceptors = [...(options.interceptors ?? [])];
     this.host = {
       lookup: (method) => this.lookup(method),
@@ -116,24 +140,37 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
         auth: options.authorize ?? {},
         limits: { ...DEFAULT_QUEUE_LIMITS, ...options.subscriptionQueue },
         highWaterBytes: options.highWaterBytes ?? 1024 * 1024,
-        onSlowConsumer: (info, session) => this.emit('slow-consumer', info, this.info(session)),
+        onSlowConsumer: (info, session) => {
+          this.observer.slowConsumer(session, info);
+          this.emit('slow-consumer', info, this.info(session));
+        },
       },
       // The handshake hooks are typed with the session's base class; this server only creates ServerSessions.
       reportError: (err, session) => {
         if (this.listenerCount('error') > 0) this.emit('error', err, this.info(session as ServerSession));
       },
       onOpen: (session) => {
+        this.openCount++;
+        this.observer.opened(session as ServerSession);
         this.emit('connection', this.info(session as ServerSession));
+      },
+      authenticate: (auth, peer, binding) => (this.verifier ? this.verifier.verify(auth, peer, binding) : ANONYMOUS),
+      admit: () => {
+        const max = this.limits.maxConnections;
+        if (this.openCount < max) return undefined;
+        return limitError('max-connections', `the server is at its connection limit (${max}); try again later`, max);
       },
       onClosed: (session, reason) => {
         const wasOpen = session.hello !== undefined;
+        if (wasOpen) this.openCount--;
+        if (wasOpen) this.observer.closed(session, reason);
         this.sessions.delete(session);
         if (wasOpen) this.emit('disconnect', this.info(session, true), reason);
         this.drainWaiters();
       },
       fastPathMode: () => this.options.fastPath ?? 'auto',
-      decideOffer: (fastPath, current) =>
-        decideOffer(fastPath, { mode: this.options.fastPath ?? 'auto', host: hostIdentity().id, uid: currentUid(), tiers: this.tierStatus }, current),
+      decideOffer: (fastPath, current, secure) =>
+        decideOffer(fastPath, { mode: this.options.fastPath ?? 'auto', host: hostIdentity().id, uid: currentUid(), tiers: this.tierStatus, tlsLocal: this.options.tlsLocal ?? 'skip' }, current, secure),
       prepareOffer: async (tier, session) => {
         const ts = this.tierServers.get(tier);
         if (!ts) throw new Error(`tier ${tier} is not listening`);
@@ -160,6 +197,7 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
         return out;
       },
       onPath: (session, info) => {
+        this.observer.path(session as ServerSession, info);
         this.emit('path', info, this.info(session as ServerSession));
       },
     };
@@ -189,8 +227,11 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
     return Object.fromEntries(this.tierStatus);
   }
 
-  /** Registers every method of a service. `def` is a ServiceDefinition or just the service name. */
-  addService<S>(def: ServiceDefinition<S> | string, impl: ServiceHandlers<S>): this {
+  /**
+   * Registers every method of a service. `def` is a ServiceDefinition or just the service name;
+   * `options.authorize` runs before each of its methods.
+   */
+  addService<S>(def: ServiceDefinition<S> | string, impl: ServiceHandlers<S>, options: AddServiceOptions = {}): this {
     const name = typeof def === 'string' ? def : def.name;
     const methodOptions = (typeof def === 'string' ? {} : def.methods) as Record<string, MethodOptions | undefined>;
     const keys = new Set<string>();
@@ -199,15 +240,19 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
     }
     for (const k of keys) {
       const fn = (impl as Record<string, Handler>)[k]!;
-      this.handle(methodPath(name, k), fn.bind(impl), methodOptions[k] ?? {});
+      this.register(methodPath(name, k), fn.bind(impl), methodOptions[k] ?? {}, options.authorize);
     }
     return this;
   }
 
-  /** Registers one method under its full wire name, e.g. `Greeter.hello`. */
-  handle(method: string, handler: Handler, options: MethodOptions = {}): this {
+  /** Registers one method under its full wire name, e.g. `Greeter.hello`; `options.authorize` runs before it. */
+  handle(method: string, handler: Handler, options: ServerMethodOptions = {}): this {
+    return this.register(method, handler, options, undefined);
+  }
+
+  private register(method: string, handler: Handler, options: ServerMethodOptions, serviceAuthorize: CallAuthorizer | undefined): this {
     if (typeof handler !== 'function') throw new TypeError(`handler for ${method} must be a function`);
-    this.methods.set(method, { handler, options });
+    this.methods.set(method, { handler, options, ...(serviceAuthorize ? { serviceAuthorize } : {}) });
     this.compiled.delete(method);
     return this;
   }
@@ -239,24 +284,7 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
     if (m) return m;
     const reg = this.methods.get(method);
     if (!reg) return undefined;
-    const { handler, options } = reg;
-    const kind: MethodKind = options.kind ?? (isAsyncGeneratorFunction(handler) ? 'server-stream' : 'unary');
-    const requestValidator = options.request;
-    const takesStream = kind === 'client-stream' || kind === 'bidi';
-    // Unary and server-stream requests are one message, checked before the handler runs; streamed
-    // requests are checked one by one as the handler reads them.
-    const final: (req: unknown, ctx: CallContext) => unknown =
-      requestValidator && !takesStream
-        ? (req, ctx) => {
-            const v = runValidator(requestValidator, req, `invalid request for ${method}`);
-            return v instanceof Promise ? v.then((value) => handler(value, ctx)) : handler(v, ctx);
-          }
-        : handler;
-    m = {
-      kind,
-      invoke: composeServer(this.interceptors, final) as MethodInvoker,
-      ...(requestValidator && takesStream ? { validateMessage: (msg: unknown) => runValidator(requestValidator, msg, `invalid message for ${method}`) } : {}),
-    };
+    m = compileMethod(method, reg, this.interceptors, this.options.authorizeCall);
     this.compiled.set(method, m);
     return m;
   }
@@ -283,7 +311,14 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
     if (this.state === 'closing' || this.state === 'closed') throw new FastpathError('FAILED_PRECONDITION', 'server is closed');
     this.state = 'listening';
     const address = parseAddress(url);
-    const listener = await getTransport(address.scheme).listen(address, (conn) => this.accept(conn), { socketMode: this.options.socketMode ?? 0o600 });
+    const listener = await getTransport(address.scheme).listen(address, (conn) => this.accept(conn), {
+      socketMode: this.options.socketMode ?? 0o600,
+      ...(this.options.tls ? { tls: this.options.tls } : {}),
+      // A failed TLS handshake never becomes a connection: it is reported here, and serving goes on.
+      onError: (err) => {
+        if (this.listenerCount('error') > 0) this.emit('error', err, undefined);
+      },
+    });
     this.listenerHandles.push(listener);
     return listener.address;
   }
@@ -306,15 +341,31 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
       conn.destroy();
       return;
     }
+    // Connections still in the handshake are refused at HELLO when the server is full (so the
+    // client learns why); beyond another maxConnections of those, sockets are closed at once.
+    if (this.sessions.size >= 2 * this.limits.maxConnections) {
+      conn.destroy();
+      return;
+    }
     const c = this.common;
     const session = new ServerSession(conn, this.host, {
       maxFrameBytes: c.maxFrameBytes,
       keepalive: { intervalMs: c.keepaliveMs, timeoutMs: c.keepaliveTimeoutMs },
       handshakeTimeoutMs: c.handshakeTimeoutMs,
       exposeStack: this.options.exposeStack ?? false,
-      maxConcurrentCalls: this.options.maxConcurrentCalls ?? Infinity,
+      limits: this.limits,
     });
-    this.sessions.set(session, nextConnectionId++);
+    const id = nextConnectionId++;
+    this.observer.created(session, id);
+    this.sessions.set(session, id);
+  }
+
+  /**
+   * Per open connection: tier and why, calls by outcome and error code, a latency histogram
+   * summary (µs), bytes each way; and totals since start(), closed connections included.
+   */
+  metrics(): ServerMetrics {
+    return this.observer.metrics([...this.sessions.keys()].filter((s) => s.hello !== undefined));
   }
 
   /** The connections that completed the handshake. */
@@ -330,6 +381,7 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
       reason: session.pathInfo.reason,
       agent: session.peer.agent,
       meta: session.peer.meta,
+      auth: session.peer.auth,
       inFlight: closed ? 0 : session.inFlight,
       subscriptions: closed ? 0 : session.subscriptionCount,
       queuedBytes: closed ? 0 : session.queuedEventBytes,
@@ -374,8 +426,4 @@ export class Server extends (EventEmitter as new () => TypedEmitter<ServerEvents
     })();
     return this.closing;
   }
-}
-
-function isAsyncGeneratorFunction(fn: unknown): boolean {
-  return typeof fn === 'function' && fn.constructor?.name === 'AsyncGeneratorFunction';
 }

@@ -12,10 +12,16 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Per-call metadata, available to server handlers and interceptors as `ctx.metadata`. */
   metadata?: Metadata;
+  /**
+   * The call may safely run twice: if the connection drops while it is in flight, the client sends
+   * it again on the next connection (within its deadline) instead of failing it with UNAVAILABLE.
+   * Typed proxies take this from the method's definition (`idempotent: true`).
+   */
+  idempotent?: boolean;
 }
 
-/** What a handler receives beside the request: method, metadata, deadline, abort signal, peer. */
-export type CallContext = Pick<ServerCall, 'method' | 'metadata' | 'deadline' | 'signal' | 'peer' | 'remainingMs' | 'aborted'>;
+/** What a handler receives beside the request: method, metadata, deadline, abort signal, peer, and who the client authenticated as. */
+export type CallContext = Pick<ServerCall, 'method' | 'metadata' | 'deadline' | 'signal' | 'peer' | 'remainingMs' | 'aborted' | 'auth'>;
 
 // biome-ignore lint: any is needed to match every function type
 type AnyFn = (...args: any[]) => any;

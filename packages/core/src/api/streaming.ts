@@ -7,19 +7,35 @@ export interface StreamCall<T> extends AsyncIterable<T> {
   cancel(reason?: string): void;
 }
 
-/** Turns an opened stream (or the error that prevented opening it) into a StreamCall. */
-export function streamCall<T>(open: () => ClientStream, map: (v: unknown) => T = (v) => v as T): StreamCall<T> {
+/**
+ * Turns an opened stream (or one being opened once the client is connected again, or the error
+ * that prevented opening it) into a StreamCall.
+ */
+export function streamCall<T>(open: () => ClientStream | Promise<ClientStream>, map: (v: unknown) => T = (v) => v as T): StreamCall<T> {
   let st: ClientStream | undefined;
+  let opening: Promise<ClientStream> | undefined;
   let openError: FastpathError | undefined;
+  let cancelled: FastpathError | undefined;
+  const cancel = (reason = 'cancelled by the client'): void => {
+    const err = new FastpathError('CANCELLED', reason, { details: { reason: 'client-cancel' } });
+    if (st) st.fail(err, true);
+    else cancelled ??= err;
+  };
+  const opened = (s: ClientStream): ClientStream => {
+    st = s;
+    if (cancelled) s.fail(cancelled, true);
+    return s;
+  };
   try {
-    st = open();
+    const r = open();
+    if (r instanceof Promise) {
+      opening = r.then(opened);
+      opening.catch(() => {});
+    } else opened(r);
   } catch (err) {
     openError = toFastpathError(err, 'UNAVAILABLE');
   }
   let iterated = false;
-  const cancel = (reason = 'cancelled by the client'): void => {
-    st?.fail(new FastpathError('CANCELLED', reason, { details: { reason: 'client-cancel' } }), true);
-  };
   return {
     cancel,
     [Symbol.asyncIterator](): AsyncIterator<T> {
@@ -28,11 +44,21 @@ export function streamCall<T>(open: () => ClientStream, map: (v: unknown) => T =
       return {
         next: async () => {
           if (openError) throw openError;
+          if (!st) {
+            if (cancelled) throw cancelled;
+            try {
+              await opening;
+            } catch (err) {
+              openError = toFastpathError(err, 'UNAVAILABLE');
+              throw openError;
+            }
+          }
           const r = await st!.next();
           return r.done ? { value: undefined, done: true } : { value: map(r.value), done: false };
         },
         return: async () => {
           if (st && !st.done) cancel('the client stopped reading');
+          else if (!st) cancel('the client stopped reading');
           return { value: undefined, done: true };
         },
       };

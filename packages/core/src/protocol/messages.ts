@@ -167,15 +167,24 @@ export function decodeError(body: Uint8Array): FastpathError {
   });
 }
 
-// GOAWAY body: [status: uint, message: str, lastId: uint]
+// GOAWAY body: [status: uint, message: str, lastId: uint, details?: map]
 export interface GoAway {
   code: Code;
   message: string;
   /** The highest request id the sender has accepted (or will answer). */
   lastId: number;
+  /** Machine-readable details (`reason`, `limit`...), sent with auth and limit refusals. */
+  details?: ErrorDetails;
 }
 
-export function encodeGoAway(code: Code, message: string, lastId: number): Buffer {
+export function encodeGoAway(code: Code, message: string, lastId: number, details?: ErrorDetails): Buffer {
+  if (details) {
+    try {
+      return buildFrame(FrameType.GOAWAY, 0, 0, encode([statusOf(code), message, lastId, details]));
+    } catch {
+      /* details that cannot be serialized are left out */
+    }
+  }
   return buildFrame(FrameType.GOAWAY, 0, 0, encode([statusOf(code), message, lastId]));
 }
 
@@ -186,7 +195,8 @@ export function decodeGoAway(body: Uint8Array): GoAway {
   if (typeof status !== 'number' || typeof message !== 'string' || typeof lastId !== 'number') {
     throw new ProtocolError('bad-goaway', 'GOAWAY fields have the wrong types');
   }
-  return { code: codeFromStatus(status), message, lastId };
+  const details = v[3];
+  return { code: codeFromStatus(status), message, lastId, ...(isPlainRecord(details) ? { details: details as ErrorDetails } : {}) };
 }
 
 export function encodeEmpty(type: number, id: number): Buffer {

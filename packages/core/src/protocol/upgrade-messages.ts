@@ -14,6 +14,8 @@ export interface HelloFastPath {
   tiers: string[];
   /** Why tiers the client knows of are not on the list, e.g. { shm: 'native addon unavailable: …' }. */
   unavailable?: Record<string, string>;
+  /** 'require': this TLS connection must stay on TLS (the client's tlsLocal; docs/tls.md). Absent otherwise. */
+  tlsLocal?: 'require';
 }
 
 /** What the server answers about the fast path in WELCOME (`welcome.fastPath`). */
@@ -55,6 +57,7 @@ export function parseHelloFastPath(v: unknown): HelloFastPath | undefined {
     throw new ProtocolError('bad-handshake', 'HELLO fastPath needs mode, host, uid and tiers');
   }
   const out: HelloFastPath = { mode, host, uid, tiers: tiers as string[] };
+  if (v.tlsLocal === 'require') out.tlsLocal = 'require';
   if (isRecord(unavailable)) {
     out.unavailable = {};
     for (const [k, r] of Object.entries(unavailable)) if (typeof r === 'string') out.unavailable[k] = r;

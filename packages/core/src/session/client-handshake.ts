@@ -1,12 +1,15 @@
+import { helloAuth, type ClientAuth, type HelloAuth } from '../protocol/auth.js';
 import { FastpathError, ProtocolError } from '../protocol/errors.js';
+import { channels, clientConnectionId, publishPath, type ConnectMessage } from '../observe/diagnostics.js';
 import { FrameType } from '../protocol/frame.js';
 import { AGENT, decodeWelcome, encodeHello, PROTOCOL_VERSIONS, type Welcome } from '../protocol/handshake.js';
-import type { GoAway } from '../protocol/messages.js';
+import { decodeGoAway, type GoAway } from '../protocol/messages.js';
 import { decodeUpgrade, decodeUpgradeAck, encodeUpgradeAck, parseWelcomeFastPath, type HelloFastPath, type UpgradeOffer } from '../protocol/upgrade-messages.js';
 import type { Connection, Tier } from '../transport/types.js';
 import { getUpgradeTier, type TierOptions } from '../transport/upgrade-tier.js';
+import { channelBinding } from './channel-binding.js';
 import { FrameSession, type FrameSessionOptions } from './frame-session.js';
-import type { FastPathMode, PathInfo } from './upgrade.js';
+import { withTls, type FastPathMode, type PathInfo, type TlsLocal } from './upgrade.js';
 
 /** The client's fast-path settings for one connection. */
 export interface ClientFastPath {
@@ -19,6 +22,8 @@ export interface ClientFastPath {
   unavailable: Record<string, string>;
   tierOptions: Record<string, TierOptions>;
   upgradeTimeoutMs: number;
+  /** The client's tlsLocal: 'require' keeps a TLS connection on TLS (sent in HELLO; docs/tls.md). */
+  tlsLocal?: TlsLocal;
 }
 
 export interface ClientSessionOptions extends FrameSessionOptions {
@@ -27,6 +32,8 @@ export interface ClientSessionOptions extends FrameSessionOptions {
   helloMeta?: Record<string, string>;
   /** Extra HELLO fields (used by later protocol features). */
   helloExtra?: Record<string, unknown>;
+  /** Credentials sent in HELLO (a fresh HMAC proof for every connection). */
+  auth?: ClientAuth;
   fastPath: ClientFastPath;
 }
 
@@ -49,6 +56,8 @@ export abstract class ClientHandshake extends FrameSession {
   readonly ready: Promise<Welcome>;
   welcome: Welcome | undefined;
   events: ClientSessionEvents = {};
+  /** This connection's id on the diagnostics channels. */
+  readonly connectionId = clientConnectionId();
   /** Where the connection runs, and why not faster. Final once `pathSettled` resolves. */
   pathInfo: PathInfo;
   private settlePath!: (info: PathInfo) => void;
@@ -60,10 +69,13 @@ export abstract class ClientHandshake extends FrameSession {
   private offerReason: string | undefined;
   /** An attach to an offered tier is in progress. */
   private attaching = false;
+  /** The connection this session began on (TLS or not: PathInfo.tls is reported from it). */
+  private readonly origin: Connection;
 
   constructor(conn: Connection, protected readonly clientOptions: ClientSessionOptions) {
     super(conn, clientOptions);
-    this.pathInfo = { path: conn.tier, reason: 'negotiating' };
+    this.origin = conn;
+    this.pathInfo = withTls({ path: conn.tier, reason: 'negotiating' }, conn);
     this.pathSettled = new Promise((resolve) => {
       this.settlePath = resolve;
     });
@@ -80,8 +92,21 @@ export abstract class ClientHandshake extends FrameSession {
     this.ready.then(() => clearTimeout(t), () => clearTimeout(t));
     const fp = clientOptions.fastPath;
     const helloFastPath: HelloFastPath | undefined =
-      fp.mode === 'off' ? undefined : { mode: fp.mode, host: fp.host, uid: fp.uid, tiers: fp.tiers, unavailable: fp.unavailable };
-    conn.write(
+      fp.mode === 'off'
+        ? undefined
+        : { mode: fp.mode, host: fp.host, uid: fp.uid, tiers: fp.tiers, unavailable: fp.unavailable, ...(fp.tlsLocal === 'require' && conn.tls !== undefined ? { tlsLocal: 'require' as const } : {}) };
+    let auth: HelloAuth | undefined;
+    if (clientOptions.auth) {
+      try {
+        auth = helloAuth(clientOptions.auth, channelBinding(conn));
+      } catch (err) {
+        // A bad option is final (not retried); the session is not fully built yet, so end it next tick.
+        const e = new FastpathError('INVALID_ARGUMENT', `invalid auth option: ${(err as Error).message}`, { details: { reason: 'bad-option' } });
+        queueMicrotask(() => this.terminate(e));
+        return;
+      }
+    }
+    this.send(
       encodeHello({
         ...clientOptions.helloExtra,
         versions: [...PROTOCOL_VERSIONS],
@@ -89,6 +114,7 @@ export abstract class ClientHandshake extends FrameSession {
         caps: [],
         maxFrameBytes: clientOptions.maxFrameBytes,
         ...(clientOptions.helloMeta ? { meta: clientOptions.helloMeta } : {}),
+        ...(auth ? { auth } : {}),
         ...(helloFastPath ? { fastPath: helloFastPath } : {}),
       }),
     );
@@ -98,8 +124,10 @@ export abstract class ClientHandshake extends FrameSession {
     if (this.pathDone) return;
     this.pathDone = true;
     if (this.upgradeTimer) clearTimeout(this.upgradeTimer);
+    info = withTls(info, this.origin);
     this.pathInfo = info;
     this.settlePath(info);
+    publishPath('client', this.connectionId, this.firstTier, info.path, info.reason);
     this.events.onPath?.(info);
     if (this.clientOptions.fastPath.mode === 'require' && (info.path === 'tcp' || info.path === 'tcp-fastpath') && this.state !== 'closed') {
       this.terminate(new FastpathError('FAILED_PRECONDITION', `fast path required, but the connection stays on ${info.path}: ${info.reason ?? 'unknown reason'}`, { details: { reason: 'fast-path-required' } }));
@@ -109,7 +137,7 @@ export abstract class ClientHandshake extends FrameSession {
   /** Abandons an upgrade in progress and stays on the current tier. */
   protected abandonUpgrade(reason: string, tellServer: boolean): void {
     this.dropStaged();
-    if (tellServer && this.state !== 'closed') this.conn.write(encodeUpgradeAck({ fail: reason }));
+    if (tellServer && this.state !== 'closed') this.send(encodeUpgradeAck({ fail: reason }));
     this.settle({ path: this.tier, reason });
   }
 
@@ -157,9 +185,18 @@ export abstract class ClientHandshake extends FrameSession {
     }
   }
 
-  /** Handles WELCOME, UPGRADE and UPGRADE_ACK; returns false for any other frame type. */
+  /** Handles WELCOME, UPGRADE, UPGRADE_ACK and a GOAWAY that refuses the handshake; returns false for any other frame. */
   protected handleHandshakeFrame(type: number, body: Uint8Array): boolean {
     switch (type) {
+      case FrameType.GOAWAY: {
+        if (this.state !== 'handshake') return false;
+        // Refused during the handshake (version, auth, a limit...): connect() rejects with the
+        // server's code and message, and its details when it sent them (else reason 'goaway').
+        const g = decodeGoAway(body);
+        this.closeReason = new FastpathError(g.code === 'OK' ? 'UNAVAILABLE' : g.code, g.message, { remote: true, details: g.details ? { ...g.details } : { reason: 'goaway' } });
+        this.terminate(this.closeReason);
+        return true;
+      }
       case FrameType.WELCOME:
         if (this.state !== 'handshake') throw new ProtocolError('unexpected-frame', 'WELCOME after the handshake');
         {
@@ -172,6 +209,9 @@ export abstract class ClientHandshake extends FrameSession {
         this.peerMaxFrameBytes = this.welcome.maxFrameBytes;
         this.state = 'open';
         this.keepalive.start();
+        if (channels.connect.hasSubscribers) {
+          channels.connect.publish({ side: 'client', connection: this.connectionId, remote: this.remote, local: this.local, tier: this.firstTier } satisfies ConnectMessage);
+        }
         this.readyResolve(this.welcome);
         this.onWelcomeFastPath(parseWelcomeFastPath(this.welcome.fastPath));
         return true;

@@ -6,6 +6,9 @@ import type { Connection } from '../transport/types.js';
 import { ClientHandshake, type ClientSessionOptions } from './client-handshake.js';
 import { ClientStream, type StreamKind } from './client-stream.js';
 import { budgetMs, isExpired, onDeadline, type Deadline } from './deadline.js';
+import type { Code } from '../protocol/codes.js';
+import { CallStats } from '../observe/call-stats.js';
+import { channels, type CallEndMessage, type CallStartMessage, type DisconnectMessage } from '../observe/diagnostics.js';
 
 export type { ClientFastPath, ClientSessionEvents, ClientSessionOptions } from './client-handshake.js';
 
@@ -37,6 +40,9 @@ export class ClientSession extends ClientHandshake {
   private readonly streams = new Map<number, ClientStream>();
   private readonly subs = new Map<number, SubscriptionSink>();
   private nextId = 1;
+  /** Calls on this connection: counters and a latency histogram (see `client.metrics()`). */
+  stats = new CallStats(true);
+
   private wrapped = false;
   private drainLastId = MAX_ID;
 
@@ -106,14 +112,13 @@ export class ClientSession extends ClientHandshake {
   }
 
   private onGoAway(g: GoAway): void {
-    if (this.state === 'handshake') {
-      // Refused during the handshake (e.g. version mismatch): surface the server's reason.
-      this.closeReason = new FastpathError(g.code === 'OK' ? 'UNAVAILABLE' : g.code, g.message, { remote: true, details: { reason: 'goaway' } });
-      this.terminate(this.closeReason);
-      return;
-    }
+    // (A GOAWAY during the handshake is a refusal, handled by ClientHandshake.)
     if (g.code !== 'OK') {
-      this.closeReason = new FastpathError('UNAVAILABLE', `server closed the connection: ${g.message}`, { remote: true, details: { reason: 'goaway', goawayCode: g.code } });
+      const why = g.details?.reason;
+      this.closeReason = new FastpathError('UNAVAILABLE', `server closed the connection: ${g.message}`, {
+        remote: true,
+        details: { ...g.details, reason: 'goaway', goawayCode: g.code, ...(typeof why === 'string' ? { goawayReason: why } : {}) },
+      });
     }
     this.state = 'draining';
     this.drainLastId = g.lastId;
@@ -121,7 +126,7 @@ export class ClientSession extends ClientHandshake {
     for (const [id, p] of this.pending) {
       if (id > g.lastId) {
         this.take(id);
-        p.reject(new FastpathError('UNAVAILABLE', `server is going away and did not accept this call: ${g.message}`, { details: { reason: 'goaway' } }));
+        p.reject(new FastpathError('UNAVAILABLE', `server is going away and did not accept this call: ${g.message}`, { details: { reason: 'goaway', unprocessed: true } }));
       }
     }
     this.events.onGoAway?.(g);
@@ -163,7 +168,8 @@ export class ClientSession extends ClientHandshake {
   private checkCanStart(method: string, deadline: Deadline | undefined, signal: AbortSignal | undefined): void {
     if (this.state !== 'open') {
       const why = this.state === 'draining' ? 'the connection is draining after GOAWAY' : this.closeReason?.message ?? 'the connection is not open';
-      throw new FastpathError('UNAVAILABLE', `cannot call ${method}: ${why}`, { details: { reason: this.state } });
+      // Never sent: safe to send again on another connection, idempotent or not.
+      throw new FastpathError('UNAVAILABLE', `cannot call ${method}: ${why}`, { details: { reason: this.state, unprocessed: true } });
     }
     if (signal?.aborted) throw cancelledError(method, signal);
     if (isExpired(deadline)) throw new FastpathError('DEADLINE_EXCEEDED', `deadline for ${method} passed before it was sent`, { details: { budgetMs: 0 } });
@@ -182,7 +188,7 @@ export class ClientSession extends ClientHandshake {
     }
     const st = new ClientStream(
       {
-        write: (f) => this.conn.write(f),
+        write: (f) => this.send(f),
         maxFrameBytes: this.peerMaxFrameBytes,
         cancel: (sid) => this.sendCancel(sid),
         release: (sid) => {
@@ -206,12 +212,15 @@ export class ClientSession extends ClientHandshake {
       onAbort = () => st.fail(cancelledError(method, signal), true);
       signal.addEventListener('abort', onAbort, { once: true });
     }
+    const observed = this.observed(method, id, () => {}, () => {});
     st.cleanup = () => {
       cancelTimer?.();
       if (onAbort) signal!.removeEventListener('abort', onAbort);
+      if (st.error) observed.reject(st.error);
+      else observed.resolve(undefined);
     };
     this.streams.set(id, st);
-    this.conn.write(frame);
+    this.send(frame);
     return st;
   }
 
@@ -220,13 +229,13 @@ export class ClientSession extends ClientHandshake {
     if (this.state !== 'open') throw new FastpathError('UNAVAILABLE', `cannot subscribe to ${subject}: the connection is not open`);
     const sid = this.allocateId();
     this.subs.set(sid, sink);
-    this.conn.write(encodeSubscribe(sid, queue === undefined ? { subject } : { subject, queue }));
+    this.send(encodeSubscribe(sid, queue === undefined ? { subject } : { subject, queue }));
     return sid;
   }
 
   unsubscribe(sid: number): void {
     if (!this.subs.delete(sid)) return;
-    if (this.state === 'open' || this.state === 'draining') this.conn.write(encodeEmpty(FrameType.UNSUBSCRIBE, sid));
+    if (this.state === 'open' || this.state === 'draining') this.send(encodeEmpty(FrameType.UNSUBSCRIBE, sid));
   }
 
   /**
@@ -234,7 +243,7 @@ export class ClientSession extends ClientHandshake {
    * refusal); without, returns at once and a refusal arrives as a connection-level error.
    */
   publish(subject: string, payload: unknown, ack: boolean): Promise<void> {
-    if (this.state !== 'open') return Promise.reject(new FastpathError('UNAVAILABLE', `cannot publish to ${subject}: the connection is not open`));
+    if (this.state !== 'open') return Promise.reject(new FastpathError('UNAVAILABLE', `cannot publish to ${subject}: the connection is not open`, { details: { reason: this.state, unprocessed: true } }));
     const id = ack ? this.allocateId() : 0;
     let frame: Buffer;
     try {
@@ -247,12 +256,12 @@ export class ClientSession extends ClientHandshake {
       return Promise.reject(new FastpathError('RESOURCE_EXHAUSTED', `message for ${subject} is ${size} bytes, over the server's maxFrameBytes ${this.peerMaxFrameBytes}`, { details: { limit: this.peerMaxFrameBytes, size } }));
     }
     if (!ack) {
-      this.conn.write(frame);
+      this.send(frame);
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve: () => resolve(), reject, cancelTimer: undefined, signal: undefined, onAbort: undefined });
-      this.conn.write(frame);
+      this.send(frame);
     });
   }
 
@@ -281,13 +290,13 @@ export class ClientSession extends ClientHandshake {
       );
     }
     return new Promise((resolve, reject) => {
-      const p: Pending = { resolve, reject, cancelTimer: undefined, signal: undefined, onAbort: undefined };
+      const p: Pending = this.observed(method, id, resolve, reject);
       if (deadline !== undefined) {
         const budget = budgetMs(deadline);
         p.cancelTimer = onDeadline(deadline, () => {
           if (this.take(id) === undefined) return;
           this.sendCancel(id);
-          reject(new FastpathError('DEADLINE_EXCEEDED', `${method} did not finish within its deadline (${budget} ms)`, { details: { budgetMs: budget } }));
+          p.reject(new FastpathError('DEADLINE_EXCEEDED', `${method} did not finish within its deadline (${budget} ms)`, { details: { budgetMs: budget } }));
         });
       }
       if (signal) {
@@ -295,17 +304,44 @@ export class ClientSession extends ClientHandshake {
         p.onAbort = () => {
           if (this.take(id) === undefined) return;
           this.sendCancel(id);
-          reject(cancelledError(method, signal));
+          p.reject(cancelledError(method, signal));
         };
         signal.addEventListener('abort', p.onAbort, { once: true });
       }
       this.pending.set(id, p);
-      this.conn.write(frame);
+      this.send(frame);
     });
   }
 
+  /** The pending entry of a call, counted in `stats` and reported on the diagnostics channels. */
+  private observed(method: string, id: number, resolve: (v: unknown) => void, reject: (e: FastpathError) => void): Pending {
+    const stats = this.stats;
+    const start = stats.begin();
+    const traced = channels.callStart.hasSubscribers || channels.callEnd.hasSubscribers;
+    if (traced) channels.callStart.publish({ side: 'client', connection: this.connectionId, method, id } satisfies CallStartMessage);
+    const ended = (code: Code | undefined): void => {
+      if (traced && channels.callEnd.hasSubscribers) {
+        channels.callEnd.publish({ side: 'client', connection: this.connectionId, method, id, code: code ?? 'OK', durationUs: start > 0 ? Math.round((performance.now() - start) * 1000) : undefined } satisfies CallEndMessage);
+      }
+      stats.end(start, code);
+    };
+    return {
+      resolve: (v) => {
+        ended(undefined);
+        resolve(v);
+      },
+      reject: (e) => {
+        ended(e.code);
+        reject(e);
+      },
+      cancelTimer: undefined,
+      signal: undefined,
+      onAbort: undefined,
+    };
+  }
+
   private sendCancel(id: number): void {
-    if (this.state === 'open' || this.state === 'draining') this.conn.write(encodeEmpty(FrameType.CANCEL, id));
+    if (this.state === 'open' || this.state === 'draining') this.send(encodeEmpty(FrameType.CANCEL, id));
   }
 
   /** Closes the connection; pending calls fail with `reason` (CANCELLED for client.close()). */
@@ -316,7 +352,14 @@ export class ClientSession extends ClientHandshake {
 
   protected override onClosed(reason: FastpathError): void {
     this.handshakeClosed(reason);
-    const failWith = reason.code === 'CANCELLED' ? reason : new FastpathError('UNAVAILABLE', reason.message, { cause: reason, details: reason.details });
+    if (channels.disconnect.hasSubscribers) {
+      channels.disconnect.publish({ side: 'client', connection: this.connectionId, code: reason.code, reason: reason.message } satisfies DisconnectMessage);
+    }
+    // A call in flight may or may not have run on the server: only an idempotent one may be sent again.
+    const failWith =
+      reason.code === 'CANCELLED'
+        ? reason
+        : new FastpathError('UNAVAILABLE', reason.message, { cause: reason, details: { ...reason.details, reason: 'connection-lost', closeReason: reason.details?.reason ?? reason.code } });
     for (const id of [...this.pending.keys()]) this.take(id)?.reject(failWith);
     for (const st of [...this.streams.values()]) st.fail(failWith, false);
     for (const sink of [...this.subs.values()]) sink.onSessionClosed(reason);

@@ -30,6 +30,8 @@ export class ClientStream {
   readonly response: Promise<unknown>;
   /** Called once when the call ends (timers, abort listeners). */
   cleanup: (() => void) | undefined;
+  /** Why the call failed, once it has. */
+  error: FastpathError | undefined;
 
   constructor(
     private readonly host: ClientStreamHost,
@@ -76,6 +78,7 @@ export class ClientStream {
   /** The call failed (ERROR from the server, deadline, cancel, lost connection). */
   fail(err: FastpathError, sendCancel: boolean): void {
     if (this.finished) return;
+    this.error = err;
     if (sendCancel) this.host.cancel(this.id);
     this.inbox.fail(err);
     this.rejectResponse(err);

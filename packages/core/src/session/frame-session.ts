@@ -11,6 +11,9 @@ export interface FrameSessionOptions {
   keepalive: KeepaliveOptions;
 }
 
+/** What a helper needs to write frames for a session. */
+export type FrameWriter = Pick<Connection, 'write' | 'pendingBytes' | 'closed'>;
+
 export type SessionState = 'handshake' | 'open' | 'draining' | 'closed';
 
 type StagedFrame = [type: number, flags: number, id: number, body: Uint8Array];
@@ -39,6 +42,13 @@ export abstract class FrameSession {
   protected readonly keepalive: Keepalive;
   /** Why the session closed, once it has. */
   closeReason: FastpathError | undefined;
+  /** The peer and this end of the connection the session began on (it may move to a faster channel). */
+  readonly remote: string;
+  readonly local: string;
+  /** The tier of that first connection (a move to another is an upgrade). */
+  readonly firstTier: Tier;
+  /** Bytes received and sent by this session, over all its channels (frames, headers included). */
+  readonly bytes = { in: 0, out: 0 };
   private resolveDrained!: () => void;
   /** Resolves once the session has ended and every channel has closed. */
   readonly drained: Promise<void> = new Promise((resolve) => {
@@ -51,12 +61,35 @@ export abstract class FrameSession {
   ) {
     this.conn = conn;
     this.reading = conn;
+    this.remote = conn.remote;
+    this.local = conn.local;
+    this.firstTier = conn.tier;
     this.keepalive = new Keepalive(
       options.keepalive,
-      (seq) => this.conn.write(encodeEmpty(FrameType.PING, seq)),
+      (seq) => this.send(encodeEmpty(FrameType.PING, seq)),
       (silentMs) => this.terminate(new FastpathError('UNAVAILABLE', `peer did not answer keepalive for ${silentMs} ms`, { details: { reason: 'keepalive-timeout' } })),
     );
     this.bind(conn);
+  }
+
+  /**
+   * The current channel, for helpers that write on the session's behalf: writes are counted in
+   * `bytes.out` and always go to whichever channel is current.
+   */
+  protected readonly out: FrameWriter = ((self: FrameSession): FrameWriter => ({
+    write: (bytes) => self.send(bytes),
+    get pendingBytes() {
+      return self.conn.pendingBytes;
+    },
+    get closed() {
+      return self.conn.closed;
+    },
+  }))(this);
+
+  /** Writes frames on the current channel, counted in `bytes.out`. */
+  protected send(frames: Uint8Array): void {
+    this.bytes.out += frames.length;
+    this.conn.write(frames);
   }
 
   /** The tier frames are written on. */
@@ -70,6 +103,7 @@ export abstract class FrameSession {
     const parser = new FrameParser((type, flags, id, body) => this.fromChannel(conn, type, flags, id, body), this.options.maxFrameBytes);
     this.parsers.set(conn, parser);
     conn.onData = (chunk) => {
+      this.bytes.in += chunk.length;
       this.keepalive.markReceived();
       try {
         parser.push(chunk);
@@ -99,8 +133,9 @@ export abstract class FrameSession {
   }
 
   private dispatch(type: number, flags: number, id: number, body: Uint8Array): void {
+    if (!this.admitFrame()) return;
     if (type === FrameType.PING) {
-      this.conn.write(encodeEmpty(FrameType.PONG, id));
+      this.send(encodeEmpty(FrameType.PONG, id));
       return;
     }
     if (type === FrameType.PONG) return;
@@ -123,10 +158,13 @@ export abstract class FrameSession {
     }
     this.terminate(
       this.closeReason ??
-        new FastpathError('UNAVAILABLE', err ? `connection lost: ${(err as NodeJS.ErrnoException).code ?? err.message}` : 'connection closed by peer', {
-          cause: err,
-          details: { reason: err ? 'connection-error' : 'peer-closed' },
-        }),
+        // A transport that knows why it closed says so with a FastpathError (TLS: 'tls-failed').
+        (FastpathError.is(err)
+          ? err
+          : new FastpathError('UNAVAILABLE', err ? `connection lost: ${(err as NodeJS.ErrnoException).code ?? err.message}` : 'connection closed by peer', {
+              cause: err,
+              details: { reason: err ? 'connection-error' : 'peer-closed' },
+            })),
     );
   }
 
@@ -154,7 +192,7 @@ export abstract class FrameSession {
   /** Sends the switch marker on the current channel and writes everything after it on the staged one. */
   protected switchWrites(): void {
     if (!this.staged) throw new ProtocolError('bad-upgrade', 'no new channel to switch to');
-    this.conn.write(encodeUpgradeAck({ switch: true }));
+    this.send(encodeUpgradeAck({ switch: true }));
     this.conn = this.staged.conn;
   }
 
@@ -178,15 +216,20 @@ export abstract class FrameSession {
   /** The write channel drained after backpressure. */
   protected onWritable(): void {}
 
+  /** Runs before every frame is handled; false drops it (the server's pending-bytes limit closes the session here). */
+  protected admitFrame(): boolean {
+    return true;
+  }
+
   /** Ends the session because of `err` (not a protocol violation), telling the peer why in GOAWAY. */
   protected protocolFailureWith(err: FastpathError): void {
-    this.goAwayAndEnd(err, err.message);
+    this.goAwayAndEnd(err, err.message, err.details);
   }
 
   /** Tells the peer why in GOAWAY, then ends the session with `err`. */
-  private goAwayAndEnd(err: FastpathError, message: string): void {
+  private goAwayAndEnd(err: FastpathError, message: string, details?: FastpathError['details']): void {
     if (this.state === 'closed') return;
-    this.conn.write(encodeGoAway(err.code, message, this.lastAcceptedId()));
+    this.send(encodeGoAway(err.code, message, this.lastAcceptedId(), details));
     this.closeReason = err;
     this.terminate(err);
   }

@@ -1,6 +1,8 @@
 import { FastpathError } from '../protocol/errors.js';
 import type { Metadata } from '../protocol/messages.js';
+import type { Code } from '../protocol/codes.js';
 import type { Tier } from '../transport/types.js';
+import type { AuthContext } from './auth-verify.js';
 import { now, type Deadline } from './deadline.js';
 
 export interface PeerInfo {
@@ -12,6 +14,8 @@ export interface PeerInfo {
   readonly meta: Readonly<Record<string, string>>;
   /** The client's agent string. */
   readonly agent: string;
+  /** Who the client authenticated as in the handshake (method 'none' when anonymous). */
+  readonly auth: AuthContext;
 }
 
 const EMPTY_METADATA: Metadata = Object.freeze(Object.create(null) as Metadata);
@@ -27,6 +31,10 @@ export class ServerCall {
   done = false;
   cancelTimer: (() => void) | undefined;
   readonly metadata: Metadata;
+  /** For metrics: when it started (CallStats.begin), how it failed, and whether it was counted. */
+  startedAt = 0;
+  failedWith: Code | undefined;
+  counted = false;
 
   constructor(
     readonly id: number,
@@ -37,6 +45,11 @@ export class ServerCall {
     readonly peer: PeerInfo,
   ) {
     this.metadata = metadata ?? EMPTY_METADATA;
+  }
+
+  /** Who the client authenticated as (the connection's; the same for every call on it). */
+  get auth(): AuthContext {
+    return this.peer.auth;
   }
 
   /** Aborted when the deadline passes, the client cancels, or the connection goes away. */

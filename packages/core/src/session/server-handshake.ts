@@ -4,9 +4,11 @@ import { FrameType } from '../protocol/frame.js';
 import { encodeGoAway } from '../protocol/messages.js';
 import { decodeUpgradeAck, encodeUpgrade, encodeUpgradeAck, parseHelloFastPath, type HelloFastPath } from '../protocol/upgrade-messages.js';
 import type { Connection, Tier } from '../transport/types.js';
+import { ANONYMOUS, type AuthContext } from './auth-verify.js';
+import { channelBinding } from './channel-binding.js';
 import { FrameSession, type FrameSessionOptions } from './frame-session.js';
 import type { PeerInfo } from './server-call.js';
-import type { FastPathMode, OfferDecision, PathInfo } from './upgrade.js';
+import { withTls, type FastPathMode, type OfferDecision, type PathInfo } from './upgrade.js';
 
 /** An offer the server made, until the client attaches or gives up. */
 export interface PreparedOffer {
@@ -26,9 +28,17 @@ export interface ServerHandshakeHost {
   reportError(err: FastpathError, session: ServerHandshake): void;
   /** The handshake finished. Throwing refuses the connection with that error. */
   onOpen(session: ServerHandshake): void;
+  /**
+   * Checks the HELLO `auth` value (`binding`: the TLS exporter of a TLS connection). Returns the
+   * connection's AuthContext, or throws / rejects to refuse it (UNAUTHENTICATED).
+   */
+  authenticate(auth: unknown, peer: PeerInfo, binding: Uint8Array | undefined): AuthContext | Promise<AuthContext>;
+  /** May one more connection open? Returns the refusal (RESOURCE_EXHAUSTED) when it may not. */
+  admit(session: ServerHandshake): FastpathError | undefined;
   /** The server's fast-path mode and the tier it would offer this client. */
   fastPathMode(): FastPathMode;
-  decideOffer(fastPath: HelloFastPath | undefined, current: Tier): OfferDecision;
+  /** `secure`: the connection is TLS (tlsLocal applies). */
+  decideOffer(fastPath: HelloFastPath | undefined, current: Tier, secure: boolean): OfferDecision;
   /** Prepares an offer; the attach arrives later through session.attachChannel(). */
   prepareOffer(tier: Tier, session: ServerHandshake): Promise<PreparedOffer>;
   /** The connection's path was decided (after the switch, or when it stays). */
@@ -53,6 +63,12 @@ export abstract class ServerHandshake extends FrameSession {
   private offer: PreparedOffer | undefined;
   private offerReason: string | undefined;
   private writesSwitched = false;
+  /** The connection the client opened (TLS or not: PathInfo.tls is reported from it). */
+  private readonly origin: Connection;
+  /** HELLO arrived and an async authentication is deciding; WELCOME is not sent yet. */
+  private authenticating = false;
+
+  private handshakeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     conn: Connection,
@@ -60,17 +76,30 @@ export abstract class ServerHandshake extends FrameSession {
     options: ServerHandshakeOptions,
   ) {
     super(conn, options);
-    this.peer = { remote: conn.remote, path: conn.tier, meta: {}, agent: 'unknown' };
-    this.pathInfo = { path: conn.tier, reason: 'negotiating' };
-    const t = setTimeout(() => {
-      if (this.state === 'handshake') this.protocolFailure(new ProtocolError('handshake-timeout', `no HELLO within ${options.handshakeTimeoutMs} ms`));
+    this.peer = { remote: conn.remote, path: conn.tier, meta: {}, agent: 'unknown', auth: ANONYMOUS };
+    this.origin = conn;
+    this.pathInfo = withTls({ path: conn.tier, reason: 'negotiating' }, conn);
+    this.handshakeTimer = setTimeout(() => {
+      if (this.state !== 'handshake') return;
+      if (this.authenticating) {
+        this.refuse(new FastpathError('UNAVAILABLE', `authentication did not finish within ${options.handshakeTimeoutMs} ms`, { details: { reason: 'auth-timeout' } }), true);
+      } else {
+        this.protocolFailure(new ProtocolError('handshake-timeout', `no HELLO within ${options.handshakeTimeoutMs} ms`));
+      }
     }, options.handshakeTimeoutMs);
-    t.unref();
+    this.handshakeTimer.unref();
+  }
+
+  /** Ends the HELLO timer (it would otherwise keep a closed session reachable until it fires). */
+  private clearHandshakeTimer(): void {
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
   }
 
   /** Handles HELLO (first frame) and UPGRADE_ACK; returns false for any other frame. */
   protected handleHandshakeFrame(type: number, body: Uint8Array): boolean {
     if (this.state === 'handshake') {
+      if (this.authenticating) throw new ProtocolError('unexpected-frame', `frame type ${type} before WELCOME (authentication in progress)`);
       if (type !== FrameType.HELLO) throw new ProtocolError('unexpected-frame', `expected HELLO, got frame type ${type}`);
       this.onHello(body);
       return true;
@@ -105,7 +134,7 @@ export abstract class ServerHandshake extends FrameSession {
       version = negotiateVersion(hello.versions);
     } catch (err) {
       const e = err as FastpathError;
-      this.conn.write(encodeGoAway(e.code, e.message, 0));
+      this.send(encodeGoAway(e.code, e.message, 0));
       this.closeReason = e;
       this.handshakeHost.reportError(e, this);
       this.terminate(e);
@@ -113,11 +142,43 @@ export abstract class ServerHandshake extends FrameSession {
     }
     const fastPath = parseHelloFastPath(hello.fastPath);
     this.peerMaxFrameBytes = hello.maxFrameBytes;
-    this.peer = { remote: this.conn.remote, path: this.conn.tier, meta: hello.meta ?? {}, agent: hello.agent };
-    const decision = this.handshakeHost.decideOffer(fastPath, this.conn.tier);
+    this.peer = { remote: this.conn.remote, path: this.conn.tier, meta: hello.meta ?? {}, agent: hello.agent, auth: ANONYMOUS };
+    const decision = this.handshakeHost.decideOffer(fastPath, this.conn.tier, this.origin.tls !== undefined);
     const required = this.handshakeHost.fastPathMode() === 'require' || fastPath?.mode === 'require';
     if (required && decision.tier === undefined && (this.conn.tier === 'tcp' || this.conn.tier === 'tcp-fastpath')) {
       this.refuse(new FastpathError('FAILED_PRECONDITION', `fast path required, but ${decision.reason}`, { details: { reason: 'fast-path-required' } }));
+      return;
+    }
+    let auth: AuthContext | Promise<AuthContext>;
+    try {
+      auth = this.handshakeHost.authenticate(hello.auth, this.peer, hello.auth === undefined ? undefined : channelBinding(this.conn));
+    } catch (err) {
+      this.refuseAuth(err);
+      return;
+    }
+    if (!(auth instanceof Promise)) {
+      this.open(hello, version, decision, auth);
+      return;
+    }
+    this.authenticating = true;
+    auth.then(
+      (a) => {
+        this.authenticating = false;
+        if (this.state === 'handshake') this.open(hello, version, decision, a);
+      },
+      (err) => {
+        this.authenticating = false;
+        if (this.state === 'handshake') this.refuseAuth(err);
+      },
+    );
+  }
+
+  /** Authentication passed: admit the connection (limits, the application) and send WELCOME. */
+  private open(hello: Hello, version: number, decision: OfferDecision, auth: AuthContext): void {
+    this.peer = { ...this.peer, auth };
+    const full = this.handshakeHost.admit(this);
+    if (full) {
+      this.refuse(full, true);
       return;
     }
     // Set only for connections that are accepted: the server reports 'connection'/'disconnect' for these.
@@ -129,7 +190,8 @@ export abstract class ServerHandshake extends FrameSession {
       return;
     }
     this.state = 'open';
-    this.conn.write(
+    this.clearHandshakeTimer();
+    this.send(
       encodeWelcome({
         version,
         agent: AGENT,
@@ -145,13 +207,31 @@ export abstract class ServerHandshake extends FrameSession {
     else this.setPath({ path: this.tier, reason: decision.reason });
   }
 
-  private refuse(e: FastpathError): void {
-    this.conn.write(encodeGoAway(e.code, e.message, 0));
+  /**
+   * Authentication refused the client (a FastpathError: sent as it is, with its details) or
+   * failed (anything else, e.g. a verify hook that threw: UNAVAILABLE, and the real error is only
+   * reported to the server's `error` listeners). Nothing the client sent is echoed.
+   */
+  private refuseAuth(err: unknown): void {
+    if (FastpathError.is(err)) {
+      this.refuse(err, true);
+      return;
+    }
+    const e = new FastpathError('UNAVAILABLE', 'authentication could not be completed on the server', { cause: err, details: { reason: 'auth-error' } });
+    this.handshakeHost.reportError(new FastpathError('UNAVAILABLE', `authentication failed on the server: ${(err as Error)?.message ?? String(err)}`, { cause: err, details: { reason: 'auth-error' } }), this);
+    this.refuse(e);
+  }
+
+  /** GOAWAY (with the error's details when `withDetails`) and close, during the handshake. */
+  private refuse(e: FastpathError, report = false): void {
+    this.send(encodeGoAway(e.code, e.message, 0, e.details));
     this.closeReason = e;
+    if (report) this.handshakeHost.reportError(e, this);
     this.terminate(e);
   }
 
   protected setPath(info: PathInfo): void {
+    info = withTls(info, this.origin);
     this.pathInfo = info;
     this.peer = { ...this.peer, path: info.path };
     this.handshakeHost.onPath(this, info);
@@ -165,7 +245,7 @@ export abstract class ServerHandshake extends FrameSession {
     } catch (err) {
       if (this.state === 'closed') return;
       const why = `attach failed: the server could not prepare ${tier}: ${(err as Error).message}`;
-      this.conn.write(encodeUpgradeAck({ fail: why }));
+      this.send(encodeUpgradeAck({ fail: why }));
       this.setPath({ path: this.tier, reason: why });
       return;
     }
@@ -174,7 +254,7 @@ export abstract class ServerHandshake extends FrameSession {
       return;
     }
     this.offer = offer;
-    this.conn.write(encodeUpgrade({ tier, nonce: offer.nonce, params: offer.params }));
+    this.send(encodeUpgrade({ tier, nonce: offer.nonce, params: offer.params }));
   }
 
   /** A client proved this session's nonce on a new channel: switch our writes to it. */
@@ -205,6 +285,7 @@ export abstract class ServerHandshake extends FrameSession {
 
   /** The session ended: free the pending offer. */
   protected handshakeClosed(): void {
+    this.clearHandshakeTimer();
     this.offer?.cancel();
     this.offer = undefined;
   }

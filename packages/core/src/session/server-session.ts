@@ -5,7 +5,10 @@ import { decodeCredit, decodeStreamData } from '../protocol/stream-messages.js';
 import type { Connection } from '../transport/types.js';
 import type { Broker, QueueLimits } from './broker.js';
 import { fromBudget, onDeadline } from './deadline.js';
+import { limitError, type ServerLimits } from './limits.js';
 import { ServerCall } from './server-call.js';
+import { CallStats } from '../observe/call-stats.js';
+import { channels, type CallEndMessage, type CallStartMessage } from '../observe/diagnostics.js';
 import { ServerHandshake, type ServerHandshakeHost, type ServerHandshakeOptions } from './server-handshake.js';
 import { pumpStream, ServerStreamState, type MethodKind } from './server-stream.js';
 import { ServerSubscriptions, type PubSubAuth, type SlowConsumerInfo } from './server-subscriptions.js';
@@ -41,7 +44,8 @@ export interface ServerSessionHost extends ServerHandshakeHost {
 
 export interface ServerSessionOptions extends ServerHandshakeOptions {
   exposeStack: boolean;
-  maxConcurrentCalls: number;
+  /** Per-connection limits (maxConnections is the server's). */
+  limits: ServerLimits;
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
@@ -57,6 +61,12 @@ export class ServerSession extends ServerHandshake {
   private highestId = 0;
   private readonly streams = new Map<number, ServerStreamState>();
   private subscriptions: ServerSubscriptions | undefined;
+  /** conn.pendingBytes as of the frame being handled (read once per frame, in admitFrame). */
+  private pendingNow = 0;
+  /** Calls served on this connection: counters and a latency histogram (see `server.metrics()`). */
+  stats = new CallStats(true);
+  /** The connection's id on the diagnostics channels (the server sets it to ConnectionInfo.id). */
+  connectionId = 0;
 
   constructor(
     conn: Connection,
@@ -72,6 +82,31 @@ export class ServerSession extends ServerHandshake {
 
   protected override lastAcceptedId(): number {
     return this.highestId;
+  }
+
+  /**
+   * The pending-bytes limit, checked before every frame from the client: a client that keeps
+   * sending while twice the limit waits unsent (it does not read) loses the connection.
+   */
+  protected override admitFrame(): boolean {
+    const limit = this.serverOptions.limits.maxPendingBytes;
+    if (limit === Infinity) return true;
+    const pending = this.conn.closed ? 0 : this.conn.pendingBytes;
+    this.pendingNow = pending;
+    if (pending < 2 * limit || this.state === 'closed') return true;
+    this.protocolFailureWith(
+      limitError('max-pending-bytes', `the client does not read: ${pending} bytes wait to be sent to it (limit ${limit}, closing at twice that)`, limit, { pending }),
+    );
+    return false;
+  }
+
+  /** New work is refused while the client has `maxPendingBytes` or more waiting unsent. */
+  private pendingRefusal(): FastpathError | undefined {
+    const limit = this.serverOptions.limits.maxPendingBytes;
+    if (this.pendingNow < limit) return undefined;
+    return limitError('max-pending-bytes', `${this.pendingNow} bytes wait to be sent to this client (limit ${limit}): read what the server sent before asking for more`, limit, {
+      pending: this.pendingNow,
+    });
   }
 
   protected onFrame(type: number, _flags: number, id: number, body: Uint8Array): void {
@@ -136,9 +171,11 @@ export class ServerSession extends ServerHandshake {
           onSlowConsumer: (info) => ps.onSlowConsumer(info, this),
           disconnect: (err) => this.protocolFailureWith(err),
           peer: () => this.peer,
-          conn: () => this.conn,
+          conn: () => this.out,
           highestId: () => this.highestId,
           peerMaxFrameBytes: () => this.peerMaxFrameBytes,
+          maxSubscriptions: this.serverOptions.limits.maxSubscriptions,
+          pendingRefusal: () => this.pendingRefusal(),
         },
         this.hello?.echo !== false,
       );
@@ -170,33 +207,39 @@ export class ServerSession extends ServerHandshake {
     const req = decodeRequest(body);
     this.seen(id);
     if (this.state === 'draining') {
-      this.conn.write(encodeError(id, new FastpathError('UNAVAILABLE', 'server is shutting down', { details: { reason: 'draining' } })));
+      this.refuseCall(id, req.method, new FastpathError('UNAVAILABLE', 'server is shutting down', { details: { reason: 'draining' } }));
       return;
     }
-    if (this.inflight.size >= this.serverOptions.maxConcurrentCalls) {
-      this.conn.write(
-        encodeError(id, new FastpathError('RESOURCE_EXHAUSTED', `too many concurrent calls on this connection (limit ${this.serverOptions.maxConcurrentCalls})`, {
-          details: { reason: 'max-concurrent-calls', limit: this.serverOptions.maxConcurrentCalls },
-        })),
-      );
+    const limits = this.serverOptions.limits;
+    const overPending = this.pendingRefusal();
+    if (overPending) {
+      this.refuseCall(id, req.method, overPending);
+      return;
+    }
+    if (this.inflight.size >= limits.maxConcurrentCalls) {
+      this.refuseCall(id, req.method, limitError('max-concurrent-calls', `too many concurrent calls on this connection (limit ${limits.maxConcurrentCalls})`, limits.maxConcurrentCalls));
       return;
     }
     const method = this.host.lookup(req.method);
     if (method === undefined) {
-      this.conn.write(encodeError(id, new FastpathError('UNIMPLEMENTED', `unknown method "${req.method}"`, { details: { method: req.method } })));
+      this.refuseCall(id, req.method, new FastpathError('UNIMPLEMENTED', `unknown method "${req.method}"`, { details: { method: req.method } }));
       return;
     }
     const cs = (flags & RequestFlag.CLIENT_STREAM) !== 0;
     const ss = (flags & RequestFlag.SERVER_STREAM) !== 0;
     const asked: MethodKind = cs ? (ss ? 'bidi' : 'client-stream') : ss ? 'server-stream' : 'unary';
     if (asked !== method.kind) {
-      this.conn.write(
-        encodeError(id, new FastpathError('FAILED_PRECONDITION', `${req.method} is a ${method.kind} method, but was called as ${asked}`, { details: { method: req.method, reason: 'wrong-kind' } })),
-      );
+      this.refuseCall(id, req.method, new FastpathError('FAILED_PRECONDITION', `${req.method} is a ${method.kind} method, but was called as ${asked}`, { details: { method: req.method, reason: 'wrong-kind' } }));
+      return;
+    }
+    if (asked !== 'unary' && this.streams.size >= limits.maxStreams) {
+      this.refuseCall(id, req.method, limitError('max-streams', `too many streams open on this connection (limit ${limits.maxStreams})`, limits.maxStreams));
       return;
     }
     const deadline = fromBudget(req.budgetMs);
     const call = new ServerCall(id, req.method, req.metadata, deadline, this.peer);
+    call.startedAt = this.stats.begin();
+    if (channels.callStart.hasSubscribers) channels.callStart.publish({ side: 'server', connection: this.connectionId, method: req.method, id } satisfies CallStartMessage);
     this.inflight.set(id, call);
     if (deadline !== undefined) {
       const budget = req.budgetMs;
@@ -208,7 +251,7 @@ export class ServerSession extends ServerHandshake {
     let input = req.payload;
     let st: ServerStreamState | undefined;
     if (method.kind !== 'unary') {
-      st = new ServerStreamState((f) => this.conn.write(f), id, cs);
+      st = new ServerStreamState((f) => this.send(f), id, cs);
       this.streams.set(id, st);
       if (cs) input = st.requests(method.validateMessage);
     }
@@ -221,7 +264,7 @@ export class ServerSession extends ServerHandshake {
     }
     if (ss) {
       const stream = st!;
-      const host = { write: (f: Buffer) => this.conn.write(f), maxFrameBytes: this.peerMaxFrameBytes, succeedStream: (c: ServerCall) => this.finish(c), fail: (c: ServerCall, e: unknown) => this.fail(c, e) };
+      const host = { write: (f: Buffer) => this.send(f), maxFrameBytes: this.peerMaxFrameBytes, succeedStream: (c: ServerCall) => this.finish(c), fail: (c: ServerCall, e: unknown) => this.fail(c, e) };
       if (isThenable(result)) result.then((iterable) => pumpStream(host, call, stream, iterable), (err) => this.fail(call, err));
       else void pumpStream(host, call, stream, result);
       return;
@@ -234,6 +277,13 @@ export class ServerSession extends ServerHandshake {
     } else {
       this.succeed(call, result);
     }
+  }
+
+  /** Answers a call that never reached a handler (counted as a failed call). */
+  private refuseCall(id: number, method: string, err: FastpathError): void {
+    this.send(encodeError(id, err));
+    this.stats.end(this.stats.begin(), err.code);
+    if (channels.callEnd.hasSubscribers) channels.callEnd.publish({ side: 'server', connection: this.connectionId, method, id, code: err.code, durationUs: 0 } satisfies CallEndMessage);
   }
 
   private succeed(call: ServerCall, value: unknown): void {
@@ -255,7 +305,7 @@ export class ServerSession extends ServerHandshake {
       return;
     }
     call.done = true;
-    this.conn.write(frame);
+    this.send(frame);
     this.finish(call);
   }
 
@@ -269,7 +319,8 @@ export class ServerSession extends ServerHandshake {
       if (err instanceof Error && err.stack) Object.defineProperty(e, 'stack', { value: err.stack });
     }
     call.done = true;
-    this.conn.write(this.errorFrame(call.id, e, this.serverOptions.exposeStack));
+    call.failedWith = e.code;
+    this.send(this.errorFrame(call.id, e, this.serverOptions.exposeStack));
     this.finish(call);
   }
 
@@ -287,13 +338,22 @@ export class ServerSession extends ServerHandshake {
     if (call.done) return;
     call.abort(reason);
     call.done = true;
-    if (reply && this.state !== 'closed') this.conn.write(this.errorFrame(call.id, reason, false));
+    call.failedWith = reason.code;
+    if (reply && this.state !== 'closed') this.send(this.errorFrame(call.id, reason, false));
     this.finish(call);
   }
 
   /** Forgets a call whose answer (if any) is already written; closes a drained connection. */
   private finish(call: ServerCall): void {
     call.done = true;
+    if (!call.counted) {
+      call.counted = true;
+      if (channels.callEnd.hasSubscribers) {
+        const durationUs = call.startedAt > 0 ? Math.round((performance.now() - call.startedAt) * 1000) : undefined;
+        channels.callEnd.publish({ side: 'server', connection: this.connectionId, method: call.method, id: call.id, code: call.failedWith ?? 'OK', durationUs } satisfies CallEndMessage);
+      }
+      this.stats.end(call.startedAt, call.failedWith);
+    }
     call.cancelTimer?.();
     this.inflight.delete(call.id);
     const st = this.streams.get(call.id);
@@ -314,7 +374,7 @@ export class ServerSession extends ServerHandshake {
     }
     if (this.state === 'draining') return;
     this.state = 'draining';
-    this.conn.write(encodeGoAway('OK', message, this.highestId));
+    this.send(encodeGoAway('OK', message, this.highestId));
     if (this.inflight.size === 0) this.closeGracefully();
   }
 

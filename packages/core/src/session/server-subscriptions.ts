@@ -2,8 +2,9 @@ import { FastpathError, ProtocolError } from '../protocol/errors.js';
 import { encodeError, encodeResponse } from '../protocol/messages.js';
 import { decodeSubjectBody, decodeSubscribe } from '../protocol/stream-messages.js';
 import { checkPublishSubject, checkSubscribeSubject } from '../protocol/subject.js';
-import type { Connection } from '../transport/types.js';
+import type { FrameWriter } from './frame-session.js';
 import type { Broker, BrokerSubscription, QueueLimits, SubscriptionOwner } from './broker.js';
+import { limitError } from './limits.js';
 import type { PeerInfo } from './server-call.js';
 
 /** What an authorization hook threw, as the refusal sent to the client. */
@@ -11,7 +12,10 @@ function toRefusal(err: unknown): FastpathError {
   return FastpathError.is(err) ? err : new FastpathError('PERMISSION_DENIED', String((err as Error)?.message ?? err));
 }
 
-/** Authorization hooks; return false (or throw a FastpathError) to refuse. */
+/**
+ * Authorization hooks; return false (or throw a FastpathError) to refuse. `peer.auth` says who the
+ * client authenticated as (its identity, method and claims).
+ */
 export interface PubSubAuth {
   /** May this peer subscribe to `subject` (in queue group `queue`)? Sync or async. */
   subscribe?: (subject: string, peer: PeerInfo, queue: string | undefined) => boolean | Promise<boolean>;
@@ -48,11 +52,16 @@ export interface SubscriptionsHost {
   /** The disconnect policy fired: the session must end with this error. */
   disconnect(err: FastpathError): void;
   peer(): PeerInfo;
-  conn(): Connection;
+  /** Where frames for this connection go (counted, always the current channel). */
+  conn(): FrameWriter;
   /** The highest id the client has used so far (to tell late frames from forged ones). */
   highestId(): number;
   /** The largest frame body the client accepts. */
   peerMaxFrameBytes(): number;
+  /** Subscriptions one connection may hold (including those whose hook is still deciding). */
+  maxSubscriptions: number;
+  /** The refusal for new work while too many bytes wait unsent to this client, if so. */
+  pendingRefusal(): FastpathError | undefined;
 }
 
 /**
@@ -95,7 +104,16 @@ export class ServerSubscriptions implements SubscriptionOwner {
       conn.write(encodeError(sid, err as FastpathError));
       return;
     }
-    const denied = (): FastpathError => new FastpathError('PERMISSION_DENIED', `not allowed to subscribe to "${subject}"`, { details: { subject } });
+    const max = this.host.maxSubscriptions;
+    const overLimit =
+      this.subs.size + this.deciding.size >= max
+        ? limitError('max-subscriptions', `too many subscriptions on this connection (limit ${max})`, max, { subject })
+        : this.host.pendingRefusal();
+    if (overLimit) {
+      conn.write(encodeError(sid, overLimit));
+      return;
+    }
+    const denied = (): FastpathError => new FastpathError('PERMISSION_DENIED', `not allowed to subscribe to "${subject}"`, { details: { reason: 'subscribe-denied', subject } });
     // The hook's answer, now or later. Withdrawn (UNSUBSCRIBE) or the connection gone while the
     // hook was deciding: nothing is added and nothing is answered.
     const decide = (outcome: true | FastpathError): void => {
@@ -153,11 +171,13 @@ export class ServerSubscriptions implements SubscriptionOwner {
       checkPublishSubject(subject);
       const hook = this.host.auth.publish;
       if (hook && hook(subject, this.host.peer()) !== true) {
-        refusal = new FastpathError('PERMISSION_DENIED', `not allowed to publish to "${subject}"`, { details: { subject } });
+        refusal = new FastpathError('PERMISSION_DENIED', `not allowed to publish to "${subject}"`, { details: { reason: 'publish-denied', subject } });
       }
     } catch (err) {
       refusal = toRefusal(err);
     }
+    // An acknowledged publish adds an answer for a client that may not be reading.
+    if (!refusal && id !== 0) refusal = this.host.pendingRefusal();
     if (refusal) {
       // id 0: a fire-and-forget publish; the client reports the ERROR as an 'error' event.
       conn.write(encodeError(id, id === 0 ? new FastpathError(refusal.code, refusal.message, { details: { ...refusal.details, reason: 'publish-refused' } }) : refusal));

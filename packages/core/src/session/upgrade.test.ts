@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HelloFastPath } from '../protocol/upgrade-messages.js';
 import type { Tier } from '../transport/types.js';
-import { decideOffer, type ServerFastPath } from './upgrade.js';
+import { decideOffer, TLS_REQUIRED_BY_CLIENT, TLS_REQUIRED_BY_SERVER, withTls, type ServerFastPath } from './upgrade.js';
 
 const server = (tiers: Array<[Tier, string | undefined]>, mode: ServerFastPath['mode'] = 'auto'): ServerFastPath => ({ mode, host: 'h1', uid: 1000, tiers: new Map(tiers) });
 const hello = (over: Partial<HelloFastPath> = {}): HelloFastPath => ({ mode: 'auto', host: 'h1', uid: 1000, tiers: ['shm', 'uds'], ...over });
@@ -32,5 +32,29 @@ describe('decideOffer', () => {
   it('only offers tiers faster than the one the connection is on', () => {
     expect(decideOffer(hello(), server([['shm', undefined], ['uds', undefined]]), 'uds')).toEqual({ tier: 'shm' });
     expect(decideOffer(hello({ tiers: ['uds'] }), server([['uds', undefined]]), 'uds')).toEqual({ reason: 'already on uds' });
+  });
+
+  it("keeps a TLS connection on TCP when either end's tlsLocal is 'require'", () => {
+    const both = server([['shm', undefined], ['uds', undefined]]);
+    const strict: ServerFastPath = { ...both, tlsLocal: 'require' };
+    // Plain TCP: tlsLocal does not apply.
+    expect(decideOffer(hello(), strict, 'tcp', false)).toEqual({ tier: 'shm' });
+    expect(decideOffer(hello({ tlsLocal: 'require' }), both, 'tcp', false)).toEqual({ tier: 'shm' });
+    // TLS with 'skip' on both ends: upgraded like any same-host connection.
+    expect(decideOffer(hello(), { ...both, tlsLocal: 'skip' }, 'tcp', true)).toEqual({ tier: 'shm' });
+    expect(decideOffer(hello(), strict, 'tcp', true)).toEqual({ reason: TLS_REQUIRED_BY_SERVER });
+    expect(decideOffer(hello({ tlsLocal: 'require' }), both, 'tcp', true)).toEqual({ reason: TLS_REQUIRED_BY_CLIENT });
+    // A remote peer is reported as remote first.
+    expect(decideOffer(hello({ host: 'elsewhere' }), strict, 'tcp', true)).toEqual({ reason: 'remote peer' });
+  });
+});
+
+describe('withTls', () => {
+  const tlsConn = { tier: 'tcp' as Tier, tls: { protocol: 'TLSv1.3' } };
+  it('marks paths of TLS connections only', () => {
+    expect(withTls({ path: 'tcp' }, { tier: 'tcp' })).toEqual({ path: 'tcp' });
+    expect(withTls({ path: 'tcp', reason: 'remote peer' }, tlsConn)).toEqual({ path: 'tcp', reason: 'remote peer', tls: true });
+    expect(withTls({ path: 'shm' }, tlsConn)).toEqual({ path: 'shm', tls: 'skipped-same-host' });
+    expect(withTls({ path: 'uds', reason: 'shm: not built (server)' }, tlsConn)).toEqual({ path: 'uds', reason: 'shm: not built (server)', tls: 'skipped-same-host' });
   });
 });

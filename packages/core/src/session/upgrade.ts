@@ -10,11 +10,29 @@ import { currentUid } from '../transport/host-identity.js';
 /** Fast-path policy, per server and per connection (as the Windows feature offers). */
 export type FastPathMode = 'auto' | 'off' | 'require';
 
+/**
+ * What a TLS connection may do on the same host (docs/tls.md): 'skip' (default) lets it move to a
+ * same-host tier (shm, uds), whose bytes never leave the kernel, without TLS; 'require' keeps it
+ * on TLS over TCP.
+ */
+export type TlsLocal = 'skip' | 'require';
+
+/**
+ * On a connection that began as TLS (a tls:// address): `true` while its bytes travel over TLS;
+ * `'skipped-same-host'` once it moved to a same-host tier that carries them without TLS.
+ */
+export type PathTls = true | 'skipped-same-host';
+
 /** Reported with every `path` event: where a connection runs and, on a slower tier, why. */
 export interface PathInfo {
   path: Tier;
-  /** Why a faster tier was not used (undefined when the connection runs on the fastest tier it was allowed). */
+  /**
+   * Why a faster tier was not used (undefined when the connection runs on the fastest tier it was
+   * allowed). A TLS connection kept on TCP by tlsLocal 'require' says so here.
+   */
   reason?: string;
+  /** Present only on connections that began as TLS: see PathTls. Absent for tcp:// and unix:. */
+  tls?: PathTls;
 }
 
 export interface ServerFastPath {
@@ -23,6 +41,21 @@ export interface ServerFastPath {
   uid: number;
   /** Every tier the server knows of: undefined when it can offer it, else why not. */
   tiers: Map<Tier, string | undefined>;
+  /** The server's own tlsLocal (default 'skip'). */
+  tlsLocal?: TlsLocal;
+}
+
+/** The reasons a same-host TLS connection stays on TCP. */
+export const TLS_REQUIRED_BY_SERVER = "TLS required (server tlsLocal is 'require')";
+export const TLS_REQUIRED_BY_CLIENT = "TLS required (client tlsLocal is 'require')";
+
+/**
+ * Adds the `tls` field to a connection's PathInfo. `origin` is the connection the session began
+ * on: a TLS connection still on its own tier is TLS; on any other tier it skipped TLS.
+ */
+export function withTls(info: PathInfo, origin: { readonly tier: Tier; readonly tls?: unknown }): PathInfo {
+  if (origin.tls === undefined) return info;
+  return { ...info, tls: info.path === origin.tier ? true : 'skipped-same-host' };
 }
 
 export type OfferDecision = { tier: Tier; reason?: string } | { tier?: undefined; reason: string };
@@ -30,11 +63,15 @@ export type OfferDecision = { tier: Tier; reason?: string } | { tier?: undefined
 /**
  * Decides which tier the server offers a client, from the client's HELLO and the server's own
  * capabilities. The best common tier wins; the reason says why faster tiers were skipped.
+ * `secure` is true on a TLS connection, where either end's tlsLocal 'require' prevents any offer.
  */
-export function decideOffer(hello: HelloFastPath | undefined, server: ServerFastPath, current: Tier = 'tcp'): OfferDecision {
+export function decideOffer(hello: HelloFastPath | undefined, server: ServerFastPath, current: Tier = 'tcp', secure = false): OfferDecision {
   if (server.mode === 'off') return { reason: 'peer opted out (server fastPath is off)' };
   if (!hello) return { reason: 'peer opted out (client fastPath is off)' };
   if (hello.host !== server.host) return { reason: 'remote peer' };
+  // `secure`: the connection is TLS. Either end's tlsLocal 'require' keeps it on TLS over TCP.
+  if (secure && server.tlsLocal === 'require') return { reason: TLS_REQUIRED_BY_SERVER };
+  if (secure && hello.tlsLocal === 'require') return { reason: TLS_REQUIRED_BY_CLIENT };
   if (hello.uid !== server.uid) return { reason: `peer runs as another user (uid ${hello.uid}; server uid ${server.uid})` };
   const skipped: string[] = [];
   const currentRank = TIER_ORDER.indexOf(current);

@@ -3,10 +3,13 @@ import { FastpathError } from '../protocol/errors.js';
 
 export type Address =
   | { scheme: 'tcp'; host: string; port: number }
+  | { scheme: 'tls'; host: string; port: number }
   | { scheme: 'unix'; path: string }
   | { scheme: string; [key: string]: unknown };
 
 export type TcpAddress = { scheme: 'tcp'; host: string; port: number };
+/** TLS over TCP: the same host and port forms as tcp://. */
+export type TlsAddress = { scheme: 'tls'; host: string; port: number };
 export type UnixAddress = { scheme: 'unix'; path: string };
 
 function invalid(url: string, why: string): FastpathError {
@@ -14,8 +17,9 @@ function invalid(url: string, why: string): FastpathError {
 }
 
 /**
- * Parses `tcp://host:port`, `tcp://[v6]:port` and `unix:/path` (also `unix:///path` and
- * `unix:relative/path`). Other schemes are returned as-is for registered transports.
+ * Parses `tcp://host:port`, `tcp://[v6]:port`, `tls://host:port`, `tls://[v6]:port` and
+ * `unix:/path` (also `unix:///path` and `unix:relative/path`). Other schemes are returned as-is
+ * for registered transports.
  */
 export function parseAddress(url: string): Address {
   if (typeof url !== 'string' || url.length === 0) throw invalid(String(url), 'expected a string such as tcp://127.0.0.1:7000');
@@ -29,7 +33,7 @@ export function parseAddress(url: string): Address {
   if (!m) throw invalid(url, 'expected scheme://host:port or unix:/path');
   const scheme = m[1]!.toLowerCase();
   const rest = m[2]!;
-  if (scheme !== 'tcp') return { scheme, url, rest };
+  if (scheme !== 'tcp' && scheme !== 'tls') return { scheme, url, rest };
   let host: string;
   let portText: string;
   if (rest.startsWith('[')) {
@@ -47,14 +51,14 @@ export function parseAddress(url: string): Address {
   }
   if (portText.endsWith('/')) portText = portText.slice(0, -1);
   if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw invalid(url, `bad port "${portText}"`);
-  return { scheme: 'tcp', host, port: Number(portText) };
+  return { scheme, host, port: Number(portText) } as TcpAddress | TlsAddress;
 }
 
 export function formatAddress(a: Address): string {
   if (a.scheme === 'unix') return `unix:${(a as UnixAddress).path}`;
-  if (a.scheme === 'tcp') {
-    const { host, port } = a as TcpAddress;
-    return isIP(host) === 6 ? `tcp://[${host}]:${port}` : `tcp://${host}:${port}`;
+  if (a.scheme === 'tcp' || a.scheme === 'tls') {
+    const { host, port } = a as TcpAddress | TlsAddress;
+    return isIP(host) === 6 ? `${a.scheme}://[${host}]:${port}` : `${a.scheme}://${host}:${port}`;
   }
   return String((a as { url?: unknown }).url ?? `${a.scheme}://?`);
 }

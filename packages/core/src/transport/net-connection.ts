@@ -6,7 +6,7 @@ import type { Connection, Tier } from './types.js';
 const CONCAT_LIMIT = 64 * 1024;
 
 /**
- * A Connection over a node:net Socket (TCP or Unix socket).
+ * A Connection over a node:net Socket (TCP or Unix socket; a TLSSocket through TlsConnection).
  *
  * The first frame written in a tick goes to the socket at once; frames written after it in the
  * same tick are queued and flushed together on process.nextTick, so a burst of pipelined frames
@@ -21,6 +21,7 @@ export class NetConnection implements Connection {
   private flushScheduled = false;
   private isClosed = false;
   private closeError: Error | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
   private readonly flushFn = (): void => this.flush();
   /** Someone saw bytes pending: report when they are all handed to the OS, even without backpressure. */
   private drainWanted = false;
@@ -44,11 +45,21 @@ export class NetConnection implements Connection {
       this.onDrain?.();
     });
     socket.on('error', (err) => {
-      this.closeError ??= err;
+      this.closeError ??= this.explainError(err);
     });
     socket.on('close', () => this.finish());
     // A peer that half-closes gets fully closed: the protocol has no use for half-open sockets.
     socket.on('end', () => socket.end());
+  }
+
+  /** Lets a subclass turn a socket error into a clearer one (TLS names the OpenSSL reason). */
+  protected explainError(err: Error): Error {
+    return err;
+  }
+
+  /** Lets a subclass give a reason to a close that came without an error. */
+  protected explainClose(): Error | undefined {
+    return undefined;
   }
 
   get closed(): boolean {
@@ -106,8 +117,8 @@ export class NetConnection implements Connection {
     this.flush();
     this.socket.end();
     // If the peer never closes its side, do not wait for it forever.
-    const t = setTimeout(() => this.socket.destroy(), 2000);
-    t.unref();
+    this.closeTimer = setTimeout(() => this.socket.destroy(), 2000);
+    this.closeTimer.unref();
   }
 
   destroy(err?: Error): void {
@@ -121,9 +132,13 @@ export class NetConnection implements Connection {
   private finish(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    // Nothing may keep a closed connection (and its session) reachable.
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    this.closeTimer = undefined;
     const cb = this.onClose;
     this.onClose = null;
     this.onData = null;
-    cb?.(this.closeError);
+    this.onDrain = null;
+    cb?.(this.closeError ?? this.explainClose());
   }
 }

@@ -1,5 +1,6 @@
 import { FastpathError } from '../protocol/errors.js';
 import { tcpTransport, unixTransport } from './net-transport.js';
+import { tlsTransport } from './tls-transport.js';
 import type { TransportFactory } from './types.js';
 import { udsTier } from './uds-tier.js';
 import { registerUpgradeTier } from './upgrade-tier.js';
@@ -8,6 +9,7 @@ registerUpgradeTier(udsTier);
 
 const transports = new Map<string, TransportFactory>([
   ['tcp', tcpTransport],
+  ['tls', tlsTransport],
   ['unix', unixTransport],
 ]);
 

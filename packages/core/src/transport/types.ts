@@ -1,3 +1,5 @@
+import type { ConnectionOptions as NodeTlsConnectionOptions, SecureContext, SecureContextOptions, TlsOptions as NodeTlsOptions } from 'node:tls';
+import type { FastpathError } from '../protocol/errors.js';
 import type { Address } from './address.js';
 
 /**
@@ -35,7 +37,52 @@ export interface Connection {
   onDrain: (() => void) | null;
   /** The peer's uid, when the transport can tell (a Unix socket with the native addon loaded). */
   peerUid?(): number | undefined;
+  /** What TLS negotiated, on connections made over TLS (tls:// addresses); absent otherwise. */
+  readonly tls?: TlsDetails;
 }
+
+/** What a TLS connection negotiated (docs/tls.md). */
+export interface TlsDetails {
+  /** e.g. `TLSv1.3`. */
+  protocol: string;
+  /** e.g. `TLS_AES_256_GCM_SHA384`. */
+  cipher: string;
+  /** The SNI name the client asked for, if any. */
+  servername?: string;
+  /**
+   * The peer's certificate was verified against the trusted CAs. On a client: the server's (true
+   * unless `rejectUnauthorized: false`). On a server: the client's, so true only with `requestCert`.
+   */
+  authorized: boolean;
+  /** The certificate the peer presented, if it presented one. */
+  peerCertificate?: {
+    /** Distinguished name, e.g. `CN=test-client`. */
+    subject: string;
+    issuer: string;
+    /** e.g. `IP Address:127.0.0.1, DNS:localhost`. */
+    subjectAltName?: string;
+    /** SHA-256 fingerprint, colon-separated hex. */
+    fingerprint256: string;
+    validTo: string;
+  };
+}
+
+/**
+ * Client TLS settings: everything node's `tls.connect()` accepts except where to connect (`ca`,
+ * `cert`/`key` or `pfx` for mutual TLS, `servername` for SNI and the hostname check,
+ * `rejectUnauthorized` (default true), `minVersion`, `checkServerIdentity`...).
+ */
+export type TlsClientOptions = Omit<NodeTlsConnectionOptions, 'host' | 'port' | 'path' | 'socket' | 'timeout'>;
+
+/**
+ * Server TLS settings: everything node's `tls.createServer()` accepts (`cert`/`key` or `pfx`, `ca`,
+ * `requestCert` for mutual TLS, `SNICallback`...), plus `sni`: a map of server name to the
+ * certificate for that name (`*.example.com` matches one label). A name not in the map gets the
+ * default `cert`/`key`. Entries without their own `ca`/`crl` inherit the top-level ones.
+ */
+export type TlsServerOptions = NodeTlsOptions & {
+  sni?: Record<string, SecureContextOptions | SecureContext>;
+};
 
 export interface Listener {
   /** The bound address, with the real port when port 0 was asked for. */
@@ -46,12 +93,21 @@ export interface Listener {
 export interface ListenOptions {
   /** Permissions for a unix socket file (default 0o600). */
   socketMode?: number;
+  /** Certificates and TLS settings, for tls:// listeners (required there). */
+  tls?: TlsServerOptions;
+  /**
+   * A connection attempt failed before it became a Connection (a failed TLS handshake). The
+   * listener keeps serving; this only reports it.
+   */
+  onError?: (err: FastpathError) => void;
 }
 
 export interface ConnectOptions {
   /** Give up connecting after this many ms. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** TLS settings, for tls:// addresses. */
+  tls?: TlsClientOptions;
 }
 
 /**

@@ -4,6 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { decode, encode } from './codec.js';
 import { FastpathError, ProtocolError } from './errors.js';
 
+/** Fuzz run counts: `ci` by default, `long` with FASTPATH_FUZZ=long (npm run fuzz), n with FASTPATH_FUZZ_RUNS=n. */
+function fuzzRuns(ci: number, long: number): number {
+  const n = Number(process.env.FASTPATH_FUZZ_RUNS);
+  return Number.isInteger(n) && n > 0 ? n : process.env.FASTPATH_FUZZ === 'long' ? long : ci;
+}
+
 describe('codec', () => {
   it('round-trips the supported value types', () => {
     const value = {
@@ -86,7 +92,7 @@ describe('codec', () => {
           expect(ProtocolError.is(e)).toBe(true);
         }
       }),
-      { numRuns: 2000 },
+      { numRuns: fuzzRuns(2000, 200_000) },
     );
   });
 

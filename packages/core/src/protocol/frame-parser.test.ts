@@ -17,6 +17,12 @@ function collector(max = 1 << 20): { parser: FrameParser; frames: Got[] } {
   return { parser, frames };
 }
 
+/** Fuzz run counts: `ci` by default, `long` with FASTPATH_FUZZ=long (npm run fuzz), n with FASTPATH_FUZZ_RUNS=n. */
+function fuzzRuns(ci: number, long: number): number {
+  const n = Number(process.env.FASTPATH_FUZZ_RUNS);
+  return Number.isInteger(n) && n > 0 ? n : process.env.FASTPATH_FUZZ === 'long' ? long : ci;
+}
+
 const frameArb = fc.record({
   type: fc.integer({ min: 1, max: FrameType.GOAWAY }),
   flags: fc.integer({ min: 0, max: 255 }),
@@ -146,7 +152,95 @@ describe('FrameParser', () => {
           expect(ProtocolError.is(e)).toBe(true);
         }
       }),
-      { numRuns: 500 },
+      { numRuns: fuzzRuns(500, 100_000) },
+    );
+  });
+
+  // Issue 9. Valid frame streams, mutated as a hostile peer would (bytes flipped, cut short,
+  // inserted, the type or length field rewritten, lengths up to 4 GiB), split at random points:
+  // frames come out or a ProtocolError is thrown, and the parser never asks for a buffer larger
+  // than maxFrameBytes, nor holds more than one header and one maxFrameBytes body, whatever the
+  // input announced. Allocation is observed through Buffer.allocUnsafe/alloc/allocUnsafeSlow.
+  // Runs: 500 in CI, FASTPATH_FUZZ=long 100 000, FASTPATH_FUZZ_RUNS=<n> for exactly n.
+  it('fuzz: mutated frame streams never allocate beyond maxFrameBytes and throw only ProtocolError', () => {
+    const runs = fuzzRuns(500, 100_000);
+    const MAX = 512;
+    const frames = fc.array(
+      fc.record({
+        type: fc.integer({ min: 1, max: FrameType.CREDIT }),
+        flags: fc.integer({ min: 0, max: 255 }),
+        id: fc.integer({ min: 0, max: 0xffffffff }),
+        body: fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ minLength: MAX - 4, maxLength: MAX + 64 })),
+      }),
+      { minLength: 1, maxLength: 8 },
+    );
+    const mutation = fc.oneof(
+      fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }),
+      fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
+      fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
+      fc.record({ kind: fc.constant('type' as const), frame: fc.nat(), type: fc.integer({ min: 0, max: 255 }) }),
+      fc.record({
+        kind: fc.constant('length' as const),
+        frame: fc.nat(),
+        len: fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.constantFrom(0, MAX, MAX + 1, 0x7fffffff, 0xffffffff)),
+      }),
+    );
+    fc.assert(
+      fc.property(frames, fc.array(mutation, { maxLength: 4 }), fc.array(fc.nat(), { maxLength: 12 }), (input, mutations, cuts) => {
+        const built = input.map((f) => buildFrame(f.type, f.flags, f.id, f.body));
+        const starts: number[] = [];
+        let at = 0;
+        for (const b of built) {
+          starts.push(at);
+          at += b.length;
+        }
+        let bytes = Buffer.concat(built);
+        for (const m of mutations) {
+          if (m.kind === 'flip') {
+            if (bytes.length) bytes[m.at % bytes.length]! ^= m.xor;
+          } else if (m.kind === 'cut') bytes = bytes.subarray(0, m.at % (bytes.length + 1));
+          else if (m.kind === 'insert') {
+            const p = m.at % (bytes.length + 1);
+            bytes = Buffer.concat([bytes.subarray(0, p), m.bytes, bytes.subarray(p)]);
+          } else {
+            const s = starts[m.frame % starts.length]!;
+            if (s + HEADER_BYTES > bytes.length) continue;
+            if (m.kind === 'type') bytes[s + 4] = m.type;
+            else bytes.writeUInt32LE(m.len, s);
+          }
+        }
+        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+        const delivered: number[] = [];
+        const parser = new FrameParser((_t, _f, _id, body) => delivered.push(body.length), MAX);
+        const sizes: number[] = [];
+        const spies = [vi.spyOn(Buffer, 'allocUnsafe'), vi.spyOn(Buffer, 'alloc'), vi.spyOn(Buffer, 'allocUnsafeSlow')];
+        let err: unknown;
+        try {
+          let prev = 0;
+          for (const p of [...points, bytes.length]) {
+            parser.push(bytes.subarray(prev, p));
+            prev = p;
+            expect(parser.buffered).toBeLessThanOrEqual(HEADER_BYTES + MAX);
+          }
+        } catch (e) {
+          err = e;
+        } finally {
+          for (const s of spies) {
+            for (const call of s.mock.calls) sizes.push(Number(call[0]));
+            s.mockRestore();
+          }
+        }
+        if (err !== undefined) {
+          expect(ProtocolError.is(err), String(err)).toBe(true);
+          // Dead after a failure: the same error again, nothing delivered.
+          const n = delivered.length;
+          expect(() => parser.push(Buffer.alloc(HEADER_BYTES))).toThrow(err as Error);
+          expect(delivered.length).toBe(n);
+        }
+        expect(sizes.every((n) => n <= MAX), `allocations ${sizes.join(', ')}`).toBe(true);
+        expect(delivered.every((n) => n <= MAX)).toBe(true);
+      }),
+      { numRuns: runs },
     );
   });
 

@@ -21,6 +21,9 @@
           "sources": [
             "src/win/doorbell-win.cc",
             "src/win/loopback-fast-path.cc",
+            "src/win/rio-engine.cc",
+            "src/win/rio-fake.cc",
+            "src/win/rio-loop.cc",
             "src/win/rio-queue.cc",
             "src/win/shm-segment-win.cc",
             "src/win/tcp-fastpath.cc",

@@ -23,6 +23,15 @@ check(addon.probe?.fastPath?.attempted === true, 'SIO_LOOPBACK_FAST_PATH is atte
 check(addon.probe?.fastPath?.enabled === true || addon.probe?.fastPath?.code === 'WSAEOPNOTSUPP', 'the ioctl works or answers WSAEOPNOTSUPP', addon.probe);
 check(addon.probe?.fastPath?.enabled === true || /WSAEOPNOTSUPP \(10045\)/.test(addon.tcpFastPathUnavailable ?? ''), 'a refused ioctl makes tcp-fastpath unavailable, with the reason', addon.tcpFastPathUnavailable);
 check(addon.echo?.equal === true && addon.echo?.bytes === 262144, 'the addon Winsock sockets echo 256 KiB (IOCP, fast path or its fallback)', addon.echo ?? addon.error);
+check(addon.echo?.io?.io === 'iocp' && /WSAID_MULTIPLE_RIO lookup failed with WSAEOPNOTSUPP/.test(addon.echo?.io?.reason ?? ''), 'without a RIO table the sockets use IOCP and say why', addon.echo?.io);
+check(addon.fakeRio === true, 'the fake RIO stack can be switched on (rioUseFakeForTest)', addon.fakeRio);
+for (const mode of ['inline', 'worker', 'adaptive']) {
+  const r = addon.rio?.[mode];
+  check(r?.io?.io === 'rio' && r?.io?.fake === true && r?.serverIo?.io === 'rio', `fake RIO, ${mode}: both ends (connect and own accept) use RIO`, r ?? addon.error);
+  check(r?.equal === true && r?.bytes === 262144, `fake RIO, ${mode}: 256 KiB echoed intact through registered buffers`, r ?? addon.error);
+  check(r?.clientPendingAfterWrite > 0 && r?.drains >= 1, `fake RIO, ${mode}: writes beyond the send slots queue and DRAIN follows`, r);
+  check(r?.serverClose === 'clean', `fake RIO, ${mode}: close sends the FIN and the peer closes cleanly`, r);
+}
 check(addon.hostIdentity?.source === 'windows machine GUID', 'core derives the host identity from the machine GUID', addon.hostIdentity);
 
 const fp = read('client-fastpath-only.json');

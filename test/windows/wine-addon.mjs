@@ -1,8 +1,11 @@
 // Run by node.exe under Wine (scripts/ci-windows.sh), or on Windows. Writes a JSON report to
 // argv[2]: whether the addon loaded, what the fast-path ioctl and the RIO lookup answered, what
 // the tcp-fastpath tier reports, and a round trip over the addon's own Winsock sockets (which take
-// the plain-Winsock fallback when the ioctl is refused). node.exe under Wine cannot write to a
-// Unix pipe, hence the file.
+// the plain-Winsock fallback when the ioctl is refused). Then the same echo again with the addon's
+// fake RIO stack switched on (useFakeRioForTest: Wine has no RIO), in each completion mode, so
+// that the RIO data path of tcp-fastpath.cc (own accept, registered buffers, request queues,
+// polled and notified completion queues, back-pressure, FIN and close) carries real traffic.
+// node.exe under Wine cannot write to a Unix pipe, hence the file.
 import { writeFileSync } from 'node:fs';
 import { hostIdentity } from '../../packages/core/dist/index.js';
 import * as native from '../../packages/native/dist/index.js';
@@ -15,13 +18,20 @@ function argvFile() {
   return process.argv[2];
 }
 
-async function roundTrip() {
+async function roundTrip(mode) {
   let serverConn;
-  const server = native.listenTcpFastPath((conn) => {
-    serverConn = conn;
-    conn.onData = (chunk) => conn.write(chunk); // echo
-  });
-  const client = await native.connectTcpFastPath(server.port);
+  let maxPending = 0;
+  const server = native.listenTcpFastPath(
+    (conn) => {
+      serverConn = conn;
+      conn.onData = (chunk) => {
+        conn.write(chunk); // echo
+        maxPending = Math.max(maxPending, conn.pendingBytes);
+      };
+    },
+    { mode },
+  );
+  const client = await native.connectTcpFastPath(server.port, 2000, { mode });
   const sent = Buffer.alloc(256 * 1024);
   for (let i = 0; i < sent.length; i++) sent[i] = (i * 7) & 255;
   const got = [];
@@ -37,14 +47,24 @@ async function roundTrip() {
       }
     };
   });
+  let drains = 0;
+  client.onDrain = () => drains++;
   client.write(sent.subarray(0, 100));
   client.write(sent.subarray(100));
+  const clientPendingAfterWrite = client.pendingBytes;
   await done;
-  const closed = new Promise((resolve) => (serverConn.onClose = resolve));
+  const closed = new Promise((resolve) => (serverConn.onClose = (err) => resolve(err ? String(err) : 'clean')));
   client.close();
-  await closed;
+  const serverClose = await closed;
   server.close();
   return {
+    mode,
+    io: client.io,
+    serverIo: serverConn.io,
+    clientPendingAfterWrite,
+    drains,
+    maxServerPending: maxPending,
+    serverClose,
     port: server.port,
     bytes: n,
     equal: Buffer.concat(got).equals(sent),
@@ -60,6 +80,9 @@ try {
   report.tcpFastPathUnavailable = native.tcpFastPathUnavailableReason() ?? null;
   report.hostIdentity = hostIdentity();
   report.echo = await roundTrip();
+  report.fakeRio = native.useFakeRioForTest();
+  report.rio = {};
+  for (const mode of ['inline', 'worker', 'adaptive']) report.rio[mode] = await roundTrip(mode);
   report.ok = true;
 } catch (err) {
   report.ok = false;

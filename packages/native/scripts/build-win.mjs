@@ -77,5 +77,5 @@ run(CXX, [
   '-o',
   addon,
 ]);
-run(CXX, [...flags, '-static', '-s', 'src/win/test/rio-queue-test.cc', 'src/win/rio-queue.cc', '-lws2_32', '-o', join(work, 'rio-queue-test.exe')]);
+run(CXX, [...flags, '-static', '-s', 'src/win/test/rio-queue-test.cc', 'src/win/rio-queue.cc', 'src/win/rio-engine.cc', 'src/win/rio-fake.cc', '-lws2_32', '-o', join(work, 'rio-queue-test.exe')]);
 console.log(`build-win: ${addon}`);

@@ -4,7 +4,7 @@
 #   - the addon loads; SIO_LOOPBACK_FAST_PATH is attempted and its refusal (WSAEOPNOTSUPP under
 #     Wine) is reported; the addon's Winsock sockets carry bytes on the fallback path
 #   - RPC round trips Wine<->Wine (shm, uds named pipe, tcp) and Linux<->Wine over TCP loopback
-#   - the RIO seam's unit tests (rio-queue-test.exe)
+#   - the RIO seam's unit tests (rio-queue-test.exe), and the sockets' RIO data path over the fake RIO stack
 #   - `fastpath doctor` under Wine
 # node.exe under Wine cannot write to a Unix pipe: every run writes a report file, and
 # test/windows/check.mjs checks them from the Linux side.

@@ -34,7 +34,11 @@ export {
   probeLoopbackFastPath,
   tcpFastPathTier,
   tcpFastPathUnavailableReason,
+  useFakeRioForTest,
   type LoopbackProbe,
+  type TcpFastPathIo,
+  type TcpFastPathMode,
+  type TcpFastPathOptions,
   type TcpFastPathServer,
 } from './tcp-fastpath-tier.js';
 export { type NativeFastPathResult } from './native.js';

@@ -1,8 +1,11 @@
 /**
  * The `tcp-fastpath` tier (Windows): a core `Connection` over the addon's own Winsock sockets,
  * which set SIO_LOOPBACK_FAST_PATH on the listener before it accepts and on the client before it
- * connects (src/win/tcp-fastpath.cc). I/O is overlapped, on libuv's completion port, and every
- * completion reaches JS from the event loop.
+ * connects (src/win/tcp-fastpath.cc). When WSAID_MULTIPLE_RIO yields a function table, a
+ * connection's sends and receives use Registered I/O (registered buffer pool, a request queue per
+ * socket, a completion queue polled in `inline` mode, notified in `worker` mode, polled for a short
+ * window then notified in `adaptive` mode); otherwise they are overlapped I/O on libuv's completion
+ * port. Either way every completion reaches JS from the event loop. `connection.io` says which.
  *
  * The tier is offered only when the ioctl works here: the first use probes it once on a throw-away
  * socket. Where it fails (WSAEOPNOTSUPP: Wine, old Windows, a WFP callout that forces the slow
@@ -10,12 +13,50 @@
  * on `shm`, `uds` or `tcp` with that reason in its `path` event (docs/windows.md).
  */
 import type { Connection } from '@fastpath/core';
-import { binding, nativeStatus, type NativeFastPathResult, type NativeTcpFastPathSocket } from './native.js';
+import { binding, NativeMode, nativeStatus, type NativeFastPathResult, type NativeTcpFastPathSocket } from './native.js';
 
 /** What the probe found: the ioctl and the RIO function table. */
 export interface LoopbackProbe {
   fastPath: NativeFastPathResult;
   rio: NativeFastPathResult;
+}
+
+/** How a connection's data moves: Registered I/O, or overlapped I/O on libuv's completion port. */
+export interface TcpFastPathIo {
+  io: 'rio' | 'iocp';
+  /** Why not RIO (no function table, the buffer pool is full, ...). */
+  reason?: string;
+  /** True when the RIO stack is the in-memory fake (useFakeRioForTest). */
+  fake?: boolean;
+}
+
+/** How RIO completions are collected: polled, notified, or polled briefly then notified. */
+export type TcpFastPathMode = 'inline' | 'worker' | 'adaptive';
+
+export interface TcpFastPathOptions {
+  /** Default `adaptive`. Only matters when the socket uses RIO. */
+  mode?: TcpFastPathMode;
+}
+
+/** The native socket as this file uses it: `io()` and the mode argument are newer than native.ts's type. */
+type SocketWithIo = NativeTcpFastPathSocket & { io?(): TcpFastPathIo };
+type SocketCtor = new (callback: (kind: number, arg?: Uint8Array | string) => void, mode?: number) => SocketWithIo;
+
+function modeNumber(o: TcpFastPathOptions | Record<string, unknown> = {}): number {
+  const m = (o as Record<string, unknown>)['mode'];
+  return typeof m === 'string' && m in NativeMode ? NativeMode[m as TcpFastPathMode] : NativeMode.adaptive;
+}
+
+/**
+ * Test only: tcp-fastpath sockets created after this call use the addon's in-memory fake RIO stack
+ * (src/win/rio-fake.h), so that the RIO data path runs where the system has no RIO (Wine). Both
+ * ends must be in this process. Returns false without the Windows addon.
+ */
+export function useFakeRioForTest(): boolean {
+  const b = binding as (typeof binding & { rioUseFakeForTest?(): void }) | null;
+  if (process.platform !== 'win32' || !b?.rioUseFakeForTest) return false;
+  b.rioUseFakeForTest();
+  return true;
 }
 
 const EV = { DATA: 0, DRAIN: 3, CLOSED: 4, CONNECTED: 5, CONNECTION: 6 } as const;
@@ -59,13 +100,18 @@ export class TcpFastPathConnection implements Connection {
 
   /** @internal */
   constructor(
-    private readonly sock: NativeTcpFastPathSocket,
+    private readonly sock: SocketWithIo,
     /** The fast-path ioctl's outcome on this socket (the listener's, for an accepted one). */
     readonly fastPath: NativeFastPathResult,
   ) {
     const a = sock.addresses();
     this.local = `tcp-fastpath://${a.local ?? '?'}`;
     this.remote = `tcp-fastpath://${a.remote ?? '?'}`;
+  }
+
+  /** RIO or IOCP, and why not RIO. */
+  get io(): TcpFastPathIo {
+    return this.sock.io?.() ?? { io: 'iocp', reason: 'the addon predates RIO' };
   }
 
   get onData(): ((chunk: Uint8Array) => void) | null {
@@ -139,13 +185,15 @@ export interface TcpFastPathServer {
 }
 
 /** Listens on 127.0.0.1:0 with the fast path attempted before any accept. */
-export function listenTcpFastPath(onConnection: (conn: TcpFastPathConnection) => void): TcpFastPathServer {
+export function listenTcpFastPath(onConnection: (conn: TcpFastPathConnection) => void, options: TcpFastPathOptions = {}): TcpFastPathServer {
   const b = requireSockets();
+  const Socket = b.TcpFastPathSocket as SocketCtor;
+  const mode = modeNumber(options);
   let closed = false;
   const listener: InstanceType<typeof b.TcpFastPathListener> = new b.TcpFastPathListener((kind: number) => {
     if (kind !== EV.CONNECTION || closed) return;
     let conn: TcpFastPathConnection | null = null;
-    const sock = new b.TcpFastPathSocket((k, arg) => conn?.handle(k, arg));
+    const sock = new Socket((k, arg) => conn?.handle(k, arg), mode);
     if (!listener.accept(sock)) {
       sock.destroy();
       return;
@@ -165,8 +213,9 @@ export function listenTcpFastPath(onConnection: (conn: TcpFastPathConnection) =>
 }
 
 /** Connects to 127.0.0.1:port with the fast path attempted before connect. */
-export function connectTcpFastPath(port: number, timeoutMs = 2000): Promise<TcpFastPathConnection> {
+export function connectTcpFastPath(port: number, timeoutMs = 2000, options: TcpFastPathOptions = {}): Promise<TcpFastPathConnection> {
   const b = requireSockets();
+  const Socket = b.TcpFastPathSocket as SocketCtor;
   return new Promise((resolve, reject) => {
     let conn: TcpFastPathConnection | null = null;
     let settled = false;
@@ -176,7 +225,7 @@ export function connectTcpFastPath(port: number, timeoutMs = 2000): Promise<TcpF
       sock.destroy();
       reject(Object.assign(new Error(`tcp-fastpath connect to port ${port} timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
     }, timeoutMs);
-    const sock = new b.TcpFastPathSocket((kind, arg) => {
+    const sock = new Socket((kind, arg) => {
       if (conn) return conn.handle(kind, arg);
       if (settled) return;
       settled = true;
@@ -187,7 +236,7 @@ export function connectTcpFastPath(port: number, timeoutMs = 2000): Promise<TcpF
       } else {
         reject(Object.assign(new Error(typeof arg === 'string' ? arg : 'tcp-fastpath connect failed'), { code: 'ECONNREFUSED' }));
       }
-    });
+    }, modeNumber(options));
     try {
       sock.connect(port);
     } catch (err) {
@@ -198,12 +247,18 @@ export function connectTcpFastPath(port: number, timeoutMs = 2000): Promise<TcpF
   });
 }
 
+function modeFrom(o: Record<string, unknown> = {}): TcpFastPathMode {
+  const m = o['mode'];
+  return m === 'inline' || m === 'worker' ? m : 'adaptive';
+}
+
 /** The tier as core registers it (structurally core's UpgradeTier). */
 export const tcpFastPathTier = {
   tier: 'tcp-fastpath' as const,
   unavailableReason: tcpFastPathUnavailableReason,
-  async listen(onConnection: (conn: Connection) => void, _options: Record<string, unknown>) {
-    const server = listenTcpFastPath(onConnection);
+  // options.mode ('inline' | 'worker' | 'adaptive') picks how RIO completions are collected.
+  async listen(onConnection: (conn: Connection) => void, options: Record<string, unknown>) {
+    const server = listenTcpFastPath(onConnection, { mode: modeFrom(options) });
     return {
       async offer() {
         return { params: { port: server.port }, cancel: () => {} };
@@ -213,9 +268,9 @@ export const tcpFastPathTier = {
       },
     };
   },
-  async attach(params: Record<string, unknown>, _options: Record<string, unknown>): Promise<Connection> {
+  async attach(params: Record<string, unknown>, options: Record<string, unknown>): Promise<Connection> {
     const port = params['port'];
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error('tcp-fastpath offer has no valid port');
-    return connectTcpFastPath(port);
+    return connectTcpFastPath(port, 2000, { mode: modeFrom(options) });
   },
 };

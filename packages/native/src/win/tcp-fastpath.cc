@@ -7,8 +7,13 @@
 // on Wine, on Windows before 8, or when a WFP callout refuses it) the socket still works as plain
 // Winsock TCP and `fastPath()` says why; the tier reports that reason (src/tcp-fastpath-tier.ts).
 //
-// Registered I/O: probeLoopbackFastPath() also asks for the RIO function table. The RIO data path
-// itself is not wired to these sockets yet; its bookkeeping (rio-queue.h) is unit-tested.
+// Registered I/O: when WSAID_MULTIPLE_RIO yields a function table (or a test switched on the fake
+// stack, rioUseFakeForTest), sockets are made with WSA_FLAG_REGISTERED_IO, the listener accepts
+// them itself (accept() keeps the flag; libuv's AcceptEx sockets would not have it), and once
+// connected their sends and receives go through RIO (rio-loop.h: registered buffer pool, a request
+// queue per socket, a completion queue polled or notified on the loop). libuv still owns the
+// socket handle (connect, close). Without RIO, or when the pool refuses a socket, I/O is IOCP as
+// above, and `io()` says which and why.
 #ifdef _WIN32
 #include <winsock2.h>
 #include <ws2tcpip.h>
@@ -20,6 +25,7 @@
 #include <vector>
 
 #include "loopback-fast-path.h"
+#include "rio-loop.h"
 #include "win-addon.h"
 #include "win-error.h"
 
@@ -40,8 +46,9 @@ Napi::Object ResultObject(Napi::Env env, const FastPathResult& r) {
 }
 
 // A new overlapped IPv4 TCP socket with the fast path attempted on it.
-SOCKET NewSocket(FastPathResult* fp, std::string* err) {
-  SOCKET s = WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, nullptr, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+SOCKET NewSocket(FastPathResult* fp, std::string* err, bool registeredIo) {
+  DWORD flags = WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT | (registeredIo ? WSA_FLAG_REGISTERED_IO : 0);
+  SOCKET s = WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, nullptr, 0, flags);
   if (s == INVALID_SOCKET) {
     *err = "WSASocket: " + WsaErrorName(WSAGetLastError());
     return s;
@@ -99,7 +106,21 @@ uv_loop_t* LoopOf(Napi::Env env) {
   return loop;
 }
 
-class TcpFastPathSocket : public Napi::ObjectWrap<TcpFastPathSocket> {
+// Whether new sockets should be made for RIO (the table, or the fake, is there).
+bool RioAvailable() {
+  std::string why;
+  return ProcessRioFns(&why) != nullptr;
+}
+
+int ModeArg(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() > i && info[i].IsNumber()) {
+    int m = info[i].As<Napi::Number>().Int32Value();
+    if (m >= RioLoop::kInline && m <= RioLoop::kAdaptive) return m;
+  }
+  return RioLoop::kAdaptive;
+}
+
+class TcpFastPathSocket : public Napi::ObjectWrap<TcpFastPathSocket>, public rio::RioEvents {
  public:
   static Napi::FunctionReference ctor;
 
@@ -108,13 +129,15 @@ class TcpFastPathSocket : public Napi::ObjectWrap<TcpFastPathSocket> {
                                    {InstanceMethod<&TcpFastPathSocket::Connect>("connect"), InstanceMethod<&TcpFastPathSocket::Write>("write"),
                                     InstanceMethod<&TcpFastPathSocket::SetReading>("setReading"), InstanceMethod<&TcpFastPathSocket::Pending>("pending"),
                                     InstanceMethod<&TcpFastPathSocket::Close>("close"), InstanceMethod<&TcpFastPathSocket::Destroy>("destroy"),
-                                    InstanceMethod<&TcpFastPathSocket::FastPath>("fastPath"), InstanceMethod<&TcpFastPathSocket::Addresses>("addresses")});
+                                    InstanceMethod<&TcpFastPathSocket::FastPath>("fastPath"), InstanceMethod<&TcpFastPathSocket::Addresses>("addresses"),
+                                    InstanceMethod<&TcpFastPathSocket::Io>("io")});
     ctor = Napi::Persistent(f);
     return f;
   }
 
-  // new TcpFastPathSocket(callback)
+  // new TcpFastPathSocket(callback, mode?): mode 0 inline, 1 worker, 2 adaptive (RIO completions).
   TcpFastPathSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TcpFastPathSocket>(info) {
+    mode_ = ModeArg(info, 1);
     if (info.Length() < 1 || !info[0].IsFunction()) {
       Napi::TypeError::New(info.Env(), "TcpFastPathSocket(callback)").ThrowAsJavaScriptException();
       return;
@@ -137,6 +160,17 @@ class TcpFastPathSocket : public Napi::ObjectWrap<TcpFastPathSocket> {
     return true;
   }
 
+  // Called by a RIO listener: takes a socket accepted with accept() (it has WSA_FLAG_REGISTERED_IO).
+  bool AdoptAccepted(SOCKET c, const FastPathResult& fp) {
+    fp_ = fp;
+    if (!tcp_ || uv_tcp_open(tcp_, static_cast<uv_os_sock_t>(c)) != 0) return false;
+    uv_tcp_nodelay(tcp_, 1);
+    connected_ = true;
+    rioCapable_ = true;
+    StartIo();
+    return true;
+  }
+
  private:
   struct WriteReq {
     uv_write_t req;
@@ -154,7 +188,8 @@ class TcpFastPathSocket : public Napi::ObjectWrap<TcpFastPathSocket> {
       return env.Undefined();
     }
     std::string err;
-    SOCKET s = NewSocket(&fp_, &err);
+    rioCapable_ = RioAvailable();
+    SOCKET s = NewSocket(&fp_, &err, rioCapable_);
     if (s == INVALID_SOCKET) {
       ThrowError(env, "EIO", err);
       return env.Undefined();
@@ -188,6 +223,7 @@ class TcpFastPathSocket : public Napi::ObjectWrap<TcpFastPathSocket> {
     if (self->open_) {
       if (status == 0) {
         self->connected_ = true;
+        self->StartIo();
         self->em_.Emit(kEvConnected);
       } else {
         self->Fail(std::string("connect: ") + uv_strerror(status), uv_err_name(status));
@@ -208,6 +244,7 @@ class TcpFastPathSocket : public Napi::ObjectWrap<TcpFastPathSocket> {
     Napi::Uint8Array a = info[0].As<Napi::Uint8Array>();
     const char* p = reinterpret_cast<const char*>(a.Data());
     size_t n = a.ByteLength();
+    if (rq_) return Napi::Number::New(env, static_cast<double>(RioWrite(p, n)));
     size_t off = 0;
     if (pending_ == 0) {
       uv_buf_t b = uv_buf_init(const_cast<char*>(p), static_cast<unsigned>(n));
@@ -256,7 +293,12 @@ class TcpFastPathSocket : public Napi::ObjectWrap<TcpFastPathSocket> {
 
   Napi::Value SetReading(const Napi::CallbackInfo& info) {
     bool on = info.Length() > 0 && info[0].ToBoolean().Value();
-    if (open_ && connected_ && on != reading_) {
+    if (open_ && connected_ && on != reading_ && rq_) {
+      reading_ = on;
+      std::string err;
+      if (!rq_->SetPaused(!on, &err)) Fail(err, "ERIO");
+      else if (rioLoop_) rioLoop_->Kick();
+    } else if (open_ && connected_ && on != reading_) {
       reading_ = on;
       if (on) uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), OnAlloc, OnRead);
       else uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));
@@ -285,12 +327,83 @@ class TcpFastPathSocket : public Napi::ObjectWrap<TcpFastPathSocket> {
 
   Napi::Value Pending(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(pending_)); }
 
+  // io(): { io: 'rio' | 'iocp', reason? }: how this socket's data moves, and why not RIO.
+  Napi::Value Io(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("io", Napi::String::New(env, io_));
+    if (!ioReason_.empty()) o.Set("reason", Napi::String::New(env, ioReason_));
+    if (io_ == "rio") o.Set("fake", Napi::Boolean::New(env, UsingFakeRio()));
+    return o;
+  }
+
+  // Connected: RIO when the socket was made for it and the loop's engine admits it; else IOCP.
+  void StartIo() {
+    if (!rioCapable_) {
+      std::string why;
+      if (!ProcessRioFns(&why)) ioReason_ = why;
+      return;
+    }
+    std::string why;
+    rioLoop_ = RioLoop::For(em_.env(), LoopOf(em_.env()), mode_, &why);
+    if (rioLoop_) rq_ = rioLoop_->Open(static_cast<SOCKET>(tcp_->socket), this, &why);
+    if (rq_) {
+      io_ = "rio";
+    } else {
+      ioReason_ = why + "; IOCP is used for this socket";
+    }
+  }
+
+  int64_t RioWrite(const char* p, size_t n) {
+    std::string err;
+    int64_t q = rq_->Write(reinterpret_cast<const uint8_t*>(p), n, &err);
+    if (q < 0) {
+      Fail("write: " + err, "ERIO");
+      return -1;
+    }
+    pending_ = static_cast<size_t>(q);
+    if (q > 0) blocked_ = true;
+    if (rioLoop_) rioLoop_->Kick();
+    return q;
+  }
+
+  // RioEvents, on the loop thread from RioLoop's poll.
+  void OnReceived(const uint8_t* data, uint32_t n) override {
+    if (!open_) return;
+    Napi::HandleScope scope(em_.env());
+    em_.Emit(kEvData, Napi::Buffer<char>::Copy(em_.env(), reinterpret_cast<const char*>(data), n));
+  }
+  void OnSent(uint32_t) override {
+    if (!open_ || !rq_) return;
+    pending_ = static_cast<size_t>(rq_->queuedBytes());
+    if (shutting_) {
+      if (rq_->idle()) RioShutdown();
+      return;
+    }
+    if (pending_ == 0 && blocked_) {
+      blocked_ = false;
+      em_.Emit(kEvDrain);
+    }
+  }
+  void OnEnd() override { Finish(nullptr, nullptr); }
+  void OnError(const std::string& why) override { Fail(why, "ERIO"); }
+
+  // All sent: FIN (shutdown(SD_SEND) through the seam), then close, as the IOCP path does.
+  void RioShutdown() {
+    std::string why;
+    const rio::RioFns* fns = ProcessRioFns(&why);
+    if (fns && tcp_) fns->shutdownSend(static_cast<SOCKET>(tcp_->socket));
+    Finish(nullptr, nullptr);
+  }
+
   // Graceful: the queued bytes go first, then a FIN, then the handle closes and CLOSED follows.
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (open_ && !shutting_) {
       shutting_ = true;
       if (!connected_) Finish(nullptr, nullptr);
-      else if (pending_ == 0) StartShutdown();
+      else if (rq_) {
+        if (rq_->idle()) RioShutdown();  // else OnSent does it once the sends completed
+      } else if (pending_ == 0) StartShutdown();
     }
     return info.Env().Undefined();
   }
@@ -363,6 +476,13 @@ class TcpFastPathSocket : public Napi::ObjectWrap<TcpFastPathSocket> {
   }
 
   void CloseHandle(void*) {
+    if (rq_) {
+      // No more events; the stack aborts the outstanding requests when the socket closes, and the
+      // engine frees the queue once they have completed.
+      rq_->SetEvents(nullptr);
+      if (rioLoop_) rioLoop_->Close(rq_);
+      rq_ = nullptr;
+    }
     if (!tcp_) return;
     uv_tcp_t* h = tcp_;
     tcp_ = nullptr;
@@ -377,6 +497,11 @@ class TcpFastPathSocket : public Napi::ObjectWrap<TcpFastPathSocket> {
   FastPathResult fp_;
   bool open_ = false, connected_ = false, connecting_ = false, reading_ = false, shutting_ = false, blocked_ = false;
   size_t pending_ = 0;
+  int mode_ = RioLoop::kAdaptive;
+  bool rioCapable_ = false;
+  RioLoop* rioLoop_ = nullptr;
+  rio::RioSocketQueue* rq_ = nullptr;
+  std::string io_ = "iocp", ioReason_;
   char readBuf_[64 * 1024];
 };
 
@@ -402,16 +527,51 @@ class TcpFastPathListener : public Napi::ObjectWrap<TcpFastPathListener> {
 
   ~TcpFastPathListener() override { CloseHandle(); }
 
+  // RIO: the listener accepts with accept(), which gives sockets that keep WSA_FLAG_REGISTERED_IO
+  // (libuv's AcceptEx would hand over sockets made without it). FD_ACCEPT signals an Event; a
+  // registered thread-pool wait wakes the loop with a uv_async, and the loop accepts.
+  bool ListenRio(SOCKET s, std::string* err) {
+    if (::listen(s, 128) == SOCKET_ERROR) return *err = "listen: " + WsaErrorName(WSAGetLastError()), false;
+    acceptEvent_ = CreateEventW(nullptr, FALSE, FALSE, nullptr);
+    if (!acceptEvent_ || WSAEventSelect(s, acceptEvent_, FD_ACCEPT) == SOCKET_ERROR) return *err = "WSAEventSelect: " + WsaErrorName(WSAGetLastError()), false;
+    async_ = new uv_async_t;
+    uv_async_init(LoopOf(em_.env()), async_, OnAcceptable);
+    async_->data = this;
+    if (!RegisterWaitForSingleObject(&acceptWait_, acceptEvent_, OnAcceptEvent, async_, INFINITE, WT_EXECUTEINWAITTHREAD)) {
+      acceptWait_ = nullptr;
+      return *err = "RegisterWaitForSingleObject failed", false;
+    }
+    rioSocket_ = s;
+    return true;
+  }
+
+  static void CALLBACK OnAcceptEvent(PVOID ctx, BOOLEAN) { uv_async_send(static_cast<uv_async_t*>(ctx)); }
+
+  static void OnAcceptable(uv_async_t* h) {
+    auto* self = static_cast<TcpFastPathListener*>(h->data);
+    if (!self) return;
+    for (int i = 0; i < 64 && self->rioSocket_ != INVALID_SOCKET; i++) {
+      SOCKET c = accept(self->rioSocket_, nullptr, nullptr);
+      if (c == INVALID_SOCKET) break;  // WSAEWOULDBLOCK: FD_ACCEPT is re-armed by this call
+      WSAEventSelect(c, nullptr, 0);   // the accepted socket inherits the listener's selection
+      self->accepted_ = c;
+      self->em_.Emit(kEvConnection);  // JS calls accept(socket), which takes accepted_
+      if (self->accepted_ != INVALID_SOCKET) closesocket(self->accepted_);
+      self->accepted_ = INVALID_SOCKET;
+    }
+  }
+
  private:
   // listen(): binds 127.0.0.1:0 with the fast path attempted first. Returns the port.
   Napi::Value Listen(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (tcp_) {
+    if (tcp_ || rioSocket_ != INVALID_SOCKET) {
       ThrowError(env, "EINVAL", "listen() once");
       return env.Undefined();
     }
     std::string err;
-    SOCKET s = NewSocket(&fp_, &err);
+    bool rio = RioAvailable();
+    SOCKET s = NewSocket(&fp_, &err, rio);
     if (s == INVALID_SOCKET) {
       ThrowError(env, "EIO", err);
       return env.Undefined();
@@ -423,6 +583,18 @@ class TcpFastPathListener : public Napi::ObjectWrap<TcpFastPathListener> {
       closesocket(s);
       ThrowError(env, "EADDRNOTAVAIL", "bind(127.0.0.1:0): " + WsaErrorName(e));
       return env.Undefined();
+    }
+    if (rio) {
+      if (!ListenRio(s, &err)) {
+        CloseHandle();
+        if (rioSocket_ == INVALID_SOCKET) closesocket(s);
+        ThrowError(env, "EIO", err);
+        return env.Undefined();
+      }
+      sockaddr_in bound;
+      int blen = sizeof bound;
+      getsockname(s, reinterpret_cast<sockaddr*>(&bound), &blen);
+      return Napi::Number::New(env, ntohs(bound.sin_port));
     }
     tcp_ = new uv_tcp_t;
     uv_tcp_init(LoopOf(env), tcp_);
@@ -449,10 +621,17 @@ class TcpFastPathListener : public Napi::ObjectWrap<TcpFastPathListener> {
   // accept(socket): inside the connection callback. Returns false if there was nothing to accept.
   Napi::Value Accept(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!tcp_ || info.Length() < 1 || !info[0].IsObject()) return Napi::Boolean::New(env, false);
+    if ((!tcp_ && accepted_ == INVALID_SOCKET) || info.Length() < 1 || !info[0].IsObject()) return Napi::Boolean::New(env, false);
     Napi::Object o = info[0].As<Napi::Object>();
     if (!o.InstanceOf(TcpFastPathSocket::ctor.Value())) return Napi::Boolean::New(env, false);
     TcpFastPathSocket* sock = Napi::ObjectWrap<TcpFastPathSocket>::Unwrap(o);
+    if (accepted_ != INVALID_SOCKET) {
+      SOCKET c = accepted_;
+      accepted_ = INVALID_SOCKET;
+      if (sock->AdoptAccepted(c, fp_)) return Napi::Boolean::New(env, true);
+      closesocket(c);
+      return Napi::Boolean::New(env, false);
+    }
     return Napi::Boolean::New(env, sock->AcceptFrom(reinterpret_cast<uv_stream_t*>(tcp_), fp_));
   }
 
@@ -465,6 +644,17 @@ class TcpFastPathListener : public Napi::ObjectWrap<TcpFastPathListener> {
   Napi::Value FastPath(const Napi::CallbackInfo& info) { return ResultObject(info.Env(), fp_); }
 
   void CloseHandle() {
+    if (acceptWait_) UnregisterWaitEx(acceptWait_, INVALID_HANDLE_VALUE);  // waits for a running callback
+    acceptWait_ = nullptr;
+    if (rioSocket_ != INVALID_SOCKET) closesocket(rioSocket_);
+    rioSocket_ = INVALID_SOCKET;
+    if (acceptEvent_) ::CloseHandle(acceptEvent_);
+    acceptEvent_ = nullptr;
+    if (async_) {
+      async_->data = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(async_), [](uv_handle_t* hh) { delete reinterpret_cast<uv_async_t*>(hh); });
+      async_ = nullptr;
+    }
     if (!tcp_) return;
     uv_tcp_t* h = tcp_;
     tcp_ = nullptr;
@@ -475,6 +665,9 @@ class TcpFastPathListener : public Napi::ObjectWrap<TcpFastPathListener> {
   Emitter em_;
   uv_tcp_t* tcp_ = nullptr;
   FastPathResult fp_;
+  SOCKET rioSocket_ = INVALID_SOCKET, accepted_ = INVALID_SOCKET;
+  HANDLE acceptEvent_ = nullptr, acceptWait_ = nullptr;
+  uv_async_t* async_ = nullptr;
 };
 
 // probeLoopbackFastPath(): { fastPath: result, rio: result } from one throw-away socket.
@@ -513,6 +706,13 @@ void InitWin(Napi::Env env, Napi::Object exports) {
   exports.Set("TcpFastPathListener", TcpFastPathListener::Init(env));
   exports.Set("probeLoopbackFastPath", Napi::Function::New(env, Probe, "probeLoopbackFastPath"));
   exports.Set("machineGuid", Napi::Function::New(env, MachineGuid, "machineGuid"));
+  // Test only: tcp-fastpath sockets created afterwards use the in-memory fake RIO stack.
+  exports.Set("rioUseFakeForTest", Napi::Function::New(
+                                       env, [](const Napi::CallbackInfo& info) {
+                                         UseFakeRio();
+                                         return info.Env().Undefined();
+                                       },
+                                       "rioUseFakeForTest"));
 }
 
 }  // namespace win

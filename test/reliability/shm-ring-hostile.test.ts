@@ -43,7 +43,6 @@ const hex64 = (v: bigint): string => {
 // answering a request synchronously) sets failLater_, but the step that called the callback then
 // arms the doorbell and sleeps: the reply is dropped and the failure surfaces only at the next
 // wake-up (the call's deadline, a CANCEL, a keepalive). See the reproduction at the end of this file.
-const WRITE_IN_CALLBACK_BUG = 'native bug (reported): in worker/adaptive mode a corrupt read position found by a write from inside onData is acted on only at the next wake-up';
 
 interface Attack {
   what: string;
@@ -53,7 +52,6 @@ interface Attack {
   mustFail: boolean;
   /** Make the server write more than the ring holds afterwards (so it reads the peer's head). */
   bigReply?: boolean;
-  knownBug?: (mode: ShmMode) => string | undefined;
 }
 
 const attacks: Attack[] = [
@@ -67,7 +65,6 @@ const attacks: Attack[] = [
     writes: [{ offset: OFF.head0, hex: hex64(1n << 40n) }],
     mustFail: true,
     bigReply: true,
-    knownBug: (mode) => (mode === 'inline' || process.env.FASTPATH_RUN_KNOWN_BUGS === '1' ? undefined : WRITE_IN_CALLBACK_BUG),
   },
   // Pseudo-random garbage from a fresh seed each time: once in CI, 25 times each with
   // FASTPATH_FUZZ=long (npm run fuzz), FASTPATH_FUZZ_RUNS times if set.
@@ -120,9 +117,7 @@ describe.skipIf(skipReason !== undefined).each(['inline', 'worker', 'adaptive'] 
     host?.kill();
   });
 
-  it.for(attacks)('overwriting $what fails only that connection', async (attack, ctx) => {
-    const bug = attack.knownBug?.(mode);
-    if (bug) ctx.skip(bug);
+  it.for(attacks)('overwriting $what fails only that connection', async (attack) => {
     const disconnectsBefore = (await host.ask<ServerStats>('serverStats', { key: 's' })).disconnects.length;
     const before = new Set(shmMaps());
     const victim = await connect(address, options);
@@ -186,12 +181,12 @@ describe.skipIf(skipReason !== undefined).each(['inline', 'worker', 'adaptive'] 
   });
 });
 
-// The reproduction of WRITE_IN_CALLBACK_BUG at the addon level, one process, no server: skipped
-// until the fix lands (then it must pass, and the knownBug entry above and the skip go).
+// A corrupt read position found by a write from inside onData, at the addon level, one process,
+// no server. This was a bug (worker/adaptive slept through the failure until the next wake-up);
+// fixed in shm-channel.cc (TrySleep keeps polling while a failure waits to be reported).
 describe.skipIf(skipReason !== undefined)('shm channel: a corrupt read position found by a write from inside onData', () => {
-  // Worker mode shows it every time; adaptive only when it goes to sleep at once (no spare core).
-  // FASTPATH_RUN_KNOWN_BUGS=1 runs it (and the skipped attacks above).
-  it.skipIf(process.env.FASTPATH_RUN_KNOWN_BUGS !== '1')('worker: closes the channel at once (reported bug: it waits for the next wake-up)', async () => {
+  // Worker mode showed it every time; adaptive only when it went to sleep at once (no spare core).
+  it('worker: closes the channel at once', async () => {
     const mode = 'worker';
     const offer = createShmOffer({ mode, ringBytes: RING_BYTES });
     const client = attachShm(offer.token, { mode });

@@ -365,6 +365,9 @@ void Channel::Schedule(bool activity, bool more) {
 // Arms the flags that make the peer ring our doorbell. Returns false if something arrived while
 // arming (then we keep polling).
 bool Channel::TrySleep() {
+  // A failure noticed during this step (e.g. a corrupt ring seen by Write() from inside onData)
+  // must be reported by the next step, not slept through.
+  if (!failLater_.empty()) return false;
   if (pendingBytes_ > 0) {
     int r = out_.ArmWait();
     if (r < 0) {

@@ -19,9 +19,12 @@ const expected: string[][] = [
   [any(/^3 (uds|shm)$/)],
   [any(/^invalid request for Shop\.order: items\[0\]\.price: /)],
   ['hi'],
-  ['weather.paris 21'],
   ['3', '2', '1', '10'],
+  ['weather.paris 21'],
+  [any(/^reconnected true (shm|uds)$/), 'true'],
+  ['billing', 'PERMISSION_DENIED', 'UNAUTHENTICATED'],
   [any(/^(shm|uds)$/), "{ path: 'tcp', reason: 'fastPath is off for this connection' }"],
+  [any(/^(shm|uds) 10 10$/), '10'],
 ];
 
 describe('README snippets', () => {

@@ -33,7 +33,10 @@ export async function localTiers(options: FastPathOptions): Promise<LocalTiers> 
 }
 
 export function tierOptions(options: FastPathOptions): Record<string, TierOptions> {
-  return { shm: options.shm ?? {} };
+  // The polling mode (inline | worker | adaptive) applies to Windows' tcp-fastpath tier too (RIO
+  // completions polled, notified, or both).
+  const mode = options.shm?.mode;
+  return { shm: options.shm ?? {}, 'tcp-fastpath': mode ? { mode } : {} };
 }
 
 /** The client's tiers for HELLO on one connection, after its tlsLocal. */

@@ -307,11 +307,15 @@ export class ShmConnection implements Connection {
 
   /** Bytes written but not yet in the ring. No native call unless the addon holds some. */
   get pendingBytes(): number {
-    if (this.isClosed) return 0;
-    if (this.nativePending > 0) this.nativePending = Math.max(0, this.channel.pending());
-    const n = this.queued + this.nativePending;
+    const n = this.bufferedBytes;
     if (n > 0) this.drainWanted = true;
     return n;
+  }
+
+  get bufferedBytes(): number {
+    if (this.isClosed) return 0;
+    if (this.nativePending > 0) this.nativePending = Math.max(0, this.channel.pending());
+    return this.queued + this.nativePending;
   }
 
   write(bytes: Uint8Array): void {

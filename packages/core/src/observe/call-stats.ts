@@ -37,22 +37,30 @@ export class CallStats {
     this.histogram = latency ? hdr.build({ useWebAssembly: false, bitBucketSize: 32, lowestDiscernibleValue: 1, highestTrackableValue: MAX_US, numberOfSignificantValueDigits: 2 }) : undefined;
   }
 
-  /** A call started: returns its start time (ms, performance.now()), or 0 when latency is off. */
-  begin(): number {
-    this.counts.started++;
-    return this.histogram ? performance.now() : 0;
+  /** Whether latency is recorded (callers may then pass in a clock reading they already have). */
+  get timing(): boolean {
+    return this.histogram !== undefined;
   }
 
-  /** A call ended, with `code` when it failed. */
-  end(start: number, code?: Code): void {
+  /**
+   * A call started: returns its start time (ms, performance.now(), or `at` when the caller read
+   * the clock already, e.g. once for a whole chunk of frames), or 0 when latency is off.
+   */
+  begin(at?: number): number {
+    this.counts.started++;
+    return this.histogram ? (at ?? performance.now()) : 0;
+  }
+
+  /** A call ended, with `code` when it failed; `at` is the end time if the caller has it. */
+  end(start: number, code?: Code, at?: number): void {
     if (code === undefined) this.counts.ok++;
     else {
       this.counts.failed++;
       this.counts.errors[code] = (this.counts.errors[code] ?? 0) + 1;
     }
     if (this.histogram && start > 0) {
-      const us = Math.round((performance.now() - start) * 1000);
-      this.histogram.recordValue(Math.min(MAX_US, Math.max(1, us)));
+      const us = Math.round(((at ?? performance.now()) - start) * 1000);
+      this.histogram.recordValue(us < 1 ? 1 : us > MAX_US ? MAX_US : us);
     }
   }
 

@@ -7,7 +7,6 @@ import { ClientHandshake, type ClientSessionOptions } from './client-handshake.j
 import { ClientStream, type StreamKind } from './client-stream.js';
 import { budgetMs, isExpired, onDeadline, type Deadline } from './deadline.js';
 import type { Code } from '../protocol/codes.js';
-import { CallStats } from '../observe/call-stats.js';
 import { channels, type CallEndMessage, type CallStartMessage, type DisconnectMessage } from '../observe/diagnostics.js';
 
 export type { ClientFastPath, ClientSessionEvents, ClientSessionOptions } from './client-handshake.js';
@@ -22,12 +21,28 @@ export interface SubscriptionSink {
   /** The connection ended. */
   onSessionClosed(reason: FastpathError): void;
 }
+/** Decides, when a call fails, whether to send it again elsewhere (after a reconnect). */
+export interface CallRescuer {
+  /** A promise settling the call instead of `err`, or undefined to let it fail. */
+  rescue(err: FastpathError, method: string, payload: unknown, deadline: Deadline | undefined, metadata: Metadata | undefined, signal: AbortSignal | undefined): Promise<unknown> | undefined;
+}
+
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: FastpathError) => void;
   cancelTimer: (() => void) | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  /** The call's method and start (CallStats.begin), for metrics; undefined for a publish ack. */
+  method: string | undefined;
+  /** Asked, on failure, for a new attempt to settle the call with instead (the client's reconnection). */
+  rescue: CallRescuer | undefined;
+  /** What a new attempt needs (kept only when there is a rescuer). */
+  payload: unknown;
+  deadline: Deadline | undefined;
+  metadata: Metadata | undefined;
+  start: number;
+  id: number;
 }
 
 /**
@@ -40,8 +55,6 @@ export class ClientSession extends ClientHandshake {
   private readonly streams = new Map<number, ClientStream>();
   private readonly subs = new Map<number, SubscriptionSink>();
   private nextId = 1;
-  /** Calls on this connection: counters and a latency histogram (see `client.metrics()`). */
-  stats = new CallStats(true);
 
   private wrapped = false;
   private drainLastId = MAX_ID;
@@ -64,7 +77,7 @@ export class ClientSession extends ClientHandshake {
     switch (type) {
       case FrameType.RESPONSE: {
         const p = this.take(id);
-        if (p) p.resolve(decodeResponse(body));
+        if (p) this.done(p, decodeResponse(body), this.receivedAt);
         else if (this.streams.has(id)) this.streams.get(id)!.onResponse(decodeResponse(body));
         else if (this.subs.has(id)) this.subs.get(id)!.onReady();
         else if (!this.known(id)) throw new ProtocolError('unknown-id', `RESPONSE for id ${id}, which was never used`);
@@ -77,7 +90,7 @@ export class ClientSession extends ClientHandshake {
           return;
         }
         const p = this.take(id);
-        if (p) p.reject(err);
+        if (p) this.failed(p, err, this.receivedAt);
         else if (this.streams.has(id)) this.streams.get(id)!.fail(err, false);
         else if (this.subs.has(id)) {
           const sink = this.subs.get(id)!;
@@ -126,7 +139,7 @@ export class ClientSession extends ClientHandshake {
     for (const [id, p] of this.pending) {
       if (id > g.lastId) {
         this.take(id);
-        p.reject(new FastpathError('UNAVAILABLE', `server is going away and did not accept this call: ${g.message}`, { details: { reason: 'goaway', unprocessed: true } }));
+        this.failed(p, new FastpathError('UNAVAILABLE', `server is going away and did not accept this call: ${g.message}`, { details: { reason: 'goaway', unprocessed: true } }));
       }
     }
     this.events.onGoAway?.(g);
@@ -212,12 +225,12 @@ export class ClientSession extends ClientHandshake {
       onAbort = () => st.fail(cancelledError(method, signal), true);
       signal.addEventListener('abort', onAbort, { once: true });
     }
-    const observed = this.observed(method, id, () => {}, () => {});
+    const start = this.stats.begin();
+    if (channels.callStart.hasSubscribers) channels.callStart.publish({ side: 'client', connection: this.connectionId, method, id } satisfies CallStartMessage);
     st.cleanup = () => {
       cancelTimer?.();
       if (onAbort) signal!.removeEventListener('abort', onAbort);
-      if (st.error) observed.reject(st.error);
-      else observed.resolve(undefined);
+      this.ended(method, id, start, st.error?.code);
     };
     this.streams.set(id, st);
     this.send(frame);
@@ -260,7 +273,7 @@ export class ClientSession extends ClientHandshake {
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      this.pending.set(id, { resolve: () => resolve(), reject, cancelTimer: undefined, signal: undefined, onAbort: undefined });
+      this.pending.set(id, { resolve: () => resolve(), reject, cancelTimer: undefined, signal: undefined, onAbort: undefined, method: undefined, rescue: undefined, payload: undefined, deadline: undefined, metadata: undefined, start: 0, id });
       this.send(frame);
     });
   }
@@ -269,7 +282,14 @@ export class ClientSession extends ClientHandshake {
    * Sends one unary call. Resolves with the decoded response or rejects with a FastpathError:
    * the server's error, DEADLINE_EXCEEDED, CANCELLED, or UNAVAILABLE when the connection ends.
    */
-  call(method: string, payload: unknown, deadline: Deadline | undefined, metadata: Metadata | undefined, signal: AbortSignal | undefined): Promise<unknown> {
+  call(
+    method: string,
+    payload: unknown,
+    deadline: Deadline | undefined,
+    metadata: Metadata | undefined,
+    signal: AbortSignal | undefined,
+    rescue?: CallRescuer,
+  ): Promise<unknown> {
     try {
       this.checkCanStart(method, deadline, signal);
     } catch (err) {
@@ -290,21 +310,34 @@ export class ClientSession extends ClientHandshake {
       );
     }
     return new Promise((resolve, reject) => {
-      const p: Pending = this.observed(method, id, resolve, reject);
+      const p: Pending = {
+        resolve,
+        reject,
+        cancelTimer: undefined,
+        signal,
+        onAbort: undefined,
+        method,
+        rescue,
+        payload: rescue ? payload : undefined,
+        deadline,
+        metadata: rescue ? metadata : undefined,
+        start: this.stats.begin(),
+        id,
+      };
+      if (channels.callStart.hasSubscribers) channels.callStart.publish({ side: 'client', connection: this.connectionId, method, id } satisfies CallStartMessage);
       if (deadline !== undefined) {
         const budget = budgetMs(deadline);
         p.cancelTimer = onDeadline(deadline, () => {
           if (this.take(id) === undefined) return;
           this.sendCancel(id);
-          p.reject(new FastpathError('DEADLINE_EXCEEDED', `${method} did not finish within its deadline (${budget} ms)`, { details: { budgetMs: budget } }));
+          this.failed(p, new FastpathError('DEADLINE_EXCEEDED', `${method} did not finish within its deadline (${budget} ms)`, { details: { budgetMs: budget } }));
         });
       }
       if (signal) {
-        p.signal = signal;
         p.onAbort = () => {
           if (this.take(id) === undefined) return;
           this.sendCancel(id);
-          p.reject(cancelledError(method, signal));
+          this.failed(p, cancelledError(method, signal));
         };
         signal.addEventListener('abort', p.onAbort, { once: true });
       }
@@ -313,31 +346,27 @@ export class ClientSession extends ClientHandshake {
     });
   }
 
-  /** The pending entry of a call, counted in `stats` and reported on the diagnostics channels. */
-  private observed(method: string, id: number, resolve: (v: unknown) => void, reject: (e: FastpathError) => void): Pending {
-    const stats = this.stats;
-    const start = stats.begin();
-    const traced = channels.callStart.hasSubscribers || channels.callEnd.hasSubscribers;
-    if (traced) channels.callStart.publish({ side: 'client', connection: this.connectionId, method, id } satisfies CallStartMessage);
-    const ended = (code: Code | undefined): void => {
-      if (traced && channels.callEnd.hasSubscribers) {
-        channels.callEnd.publish({ side: 'client', connection: this.connectionId, method, id, code: code ?? 'OK', durationUs: start > 0 ? Math.round((performance.now() - start) * 1000) : undefined } satisfies CallEndMessage);
-      }
-      stats.end(start, code);
-    };
-    return {
-      resolve: (v) => {
-        ended(undefined);
-        resolve(v);
-      },
-      reject: (e) => {
-        ended(e.code);
-        reject(e);
-      },
-      cancelTimer: undefined,
-      signal: undefined,
-      onAbort: undefined,
-    };
+  /** A call answered: counted, then resolved. */
+  private done(p: Pending, value: unknown, at?: number): void {
+    if (p.method !== undefined) this.ended(p.method, p.id, p.start, undefined, at);
+    p.resolve(value);
+  }
+
+  /** A call failed: counted, then rejected. */
+  private failed(p: Pending, err: FastpathError, at?: number): void {
+    if (p.method !== undefined) this.ended(p.method, p.id, p.start, err.code, at);
+    const again = p.rescue?.rescue(err, p.method!, p.payload, p.deadline, p.metadata, p.signal);
+    if (again !== undefined) again.then(p.resolve, p.reject);
+    else p.reject(err);
+  }
+
+  /** Counts a finished call in `stats` and reports it on the diagnostics channel. */
+  private ended(method: string, id: number, start: number, code: Code | undefined, at?: number): void {
+    if (channels.callEnd.hasSubscribers) {
+      const durationUs = start > 0 ? Math.round(((at ?? performance.now()) - start) * 1000) : undefined;
+      channels.callEnd.publish({ side: 'client', connection: this.connectionId, method, id, code: code ?? 'OK', durationUs } satisfies CallEndMessage);
+    }
+    this.stats.end(start, code, at);
   }
 
   private sendCancel(id: number): void {
@@ -360,7 +389,10 @@ export class ClientSession extends ClientHandshake {
       reason.code === 'CANCELLED'
         ? reason
         : new FastpathError('UNAVAILABLE', reason.message, { cause: reason, details: { ...reason.details, reason: 'connection-lost', closeReason: reason.details?.reason ?? reason.code } });
-    for (const id of [...this.pending.keys()]) this.take(id)?.reject(failWith);
+    for (const id of [...this.pending.keys()]) {
+      const p = this.take(id);
+      if (p) this.failed(p, failWith);
+    }
     for (const st of [...this.streams.values()]) st.fail(failWith, false);
     for (const sink of [...this.subs.values()]) sink.onSessionClosed(reason);
     this.subs.clear();

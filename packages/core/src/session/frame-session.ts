@@ -5,6 +5,7 @@ import { encodeEmpty, encodeGoAway } from '../protocol/messages.js';
 import { encodeUpgradeAck } from '../protocol/upgrade-messages.js';
 import type { Connection, Tier } from '../transport/types.js';
 import { Keepalive, type KeepaliveOptions } from './keepalive.js';
+import { CallStats } from '../observe/call-stats.js';
 
 export interface FrameSessionOptions {
   maxFrameBytes: number;
@@ -12,7 +13,7 @@ export interface FrameSessionOptions {
 }
 
 /** What a helper needs to write frames for a session. */
-export type FrameWriter = Pick<Connection, 'write' | 'pendingBytes' | 'closed'>;
+export type FrameWriter = Pick<Connection, 'write' | 'pendingBytes' | 'bufferedBytes' | 'closed'>;
 
 export type SessionState = 'handshake' | 'open' | 'draining' | 'closed';
 
@@ -47,6 +48,10 @@ export abstract class FrameSession {
   readonly local: string;
   /** The tier of that first connection (a move to another is an upgrade). */
   readonly firstTier: Tier;
+  /** Calls on this connection: counters and a latency histogram (`metrics()`); replaced by the owner's settings. */
+  stats = new CallStats(true);
+  /** When the chunk being parsed arrived (performance.now()), while latency is recorded. */
+  protected receivedAt: number | undefined;
   /** Bytes received and sent by this session, over all its channels (frames, headers included). */
   readonly bytes = { in: 0, out: 0 };
   private resolveDrained!: () => void;
@@ -81,6 +86,9 @@ export abstract class FrameSession {
     get pendingBytes() {
       return self.conn.pendingBytes;
     },
+    get bufferedBytes() {
+      return self.conn.bufferedBytes ?? self.conn.pendingBytes;
+    },
     get closed() {
       return self.conn.closed;
     },
@@ -104,6 +112,8 @@ export abstract class FrameSession {
     this.parsers.set(conn, parser);
     conn.onData = (chunk) => {
       this.bytes.in += chunk.length;
+      // One clock reading per chunk: every frame in it arrived at this instant (call latency).
+      if (this.stats.timing) this.receivedAt = performance.now();
       this.keepalive.markReceived();
       try {
         parser.push(chunk);

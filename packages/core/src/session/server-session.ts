@@ -7,7 +7,6 @@ import type { Broker, QueueLimits } from './broker.js';
 import { fromBudget, onDeadline } from './deadline.js';
 import { limitError, type ServerLimits } from './limits.js';
 import { ServerCall } from './server-call.js';
-import { CallStats } from '../observe/call-stats.js';
 import { channels, type CallEndMessage, type CallStartMessage } from '../observe/diagnostics.js';
 import { ServerHandshake, type ServerHandshakeHost, type ServerHandshakeOptions } from './server-handshake.js';
 import { pumpStream, ServerStreamState, type MethodKind } from './server-stream.js';
@@ -63,8 +62,6 @@ export class ServerSession extends ServerHandshake {
   private subscriptions: ServerSubscriptions | undefined;
   /** conn.pendingBytes as of the frame being handled (read once per frame, in admitFrame). */
   private pendingNow = 0;
-  /** Calls served on this connection: counters and a latency histogram (see `server.metrics()`). */
-  stats = new CallStats(true);
   /** The connection's id on the diagnostics channels (the server sets it to ConnectionInfo.id). */
   connectionId = 0;
 
@@ -91,7 +88,8 @@ export class ServerSession extends ServerHandshake {
   protected override admitFrame(): boolean {
     const limit = this.serverOptions.limits.maxPendingBytes;
     if (limit === Infinity) return true;
-    const pending = this.conn.closed ? 0 : this.conn.pendingBytes;
+    // bufferedBytes: reading pendingBytes would ask for a drain callback on every write.
+    const pending = this.conn.closed ? 0 : (this.conn.bufferedBytes ?? this.conn.pendingBytes);
     this.pendingNow = pending;
     if (pending < 2 * limit || this.state === 'closed') return true;
     this.protocolFailureWith(
@@ -190,7 +188,7 @@ export class ServerSession extends ServerHandshake {
 
   /** Bytes written on the current channel and not yet taken by the OS. */
   get writePending(): number {
-    return this.conn.closed ? 0 : this.conn.pendingBytes;
+    return this.conn.closed ? 0 : (this.conn.bufferedBytes ?? this.conn.pendingBytes);
   }
 
   get queuedEventBytes(): number {
@@ -238,7 +236,7 @@ export class ServerSession extends ServerHandshake {
     }
     const deadline = fromBudget(req.budgetMs);
     const call = new ServerCall(id, req.method, req.metadata, deadline, this.peer);
-    call.startedAt = this.stats.begin();
+    call.startedAt = this.stats.begin(this.receivedAt);
     if (channels.callStart.hasSubscribers) channels.callStart.publish({ side: 'server', connection: this.connectionId, method: req.method, id } satisfies CallStartMessage);
     this.inflight.set(id, call);
     if (deadline !== undefined) {

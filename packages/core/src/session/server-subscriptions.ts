@@ -201,10 +201,12 @@ export class ServerSubscriptions implements SubscriptionOwner {
       );
       return;
     }
-    if (sub.pending.length === 0 && conn.pendingBytes < this.host.highWaterBytes) {
+    // bufferedBytes on the hot path; pendingBytes (which asks for onDrain) only when holding events.
+    if (sub.pending.length === 0 && (conn.bufferedBytes ?? conn.pendingBytes) < this.host.highWaterBytes) {
       conn.write(frame);
       return;
     }
+    if (conn.pendingBytes === 0) queueMicrotask(() => this.onWritable()); // drained meanwhile: no onDrain will come
     sub.pending.push(frame);
     sub.pendingBytes += frame.length;
     this.backlog.add(sub);

@@ -74,9 +74,13 @@ export class NetConnection implements Connection {
   }
 
   get pendingBytes(): number {
-    const n = this.queued + this.socket.writableLength;
+    const n = this.bufferedBytes;
     if (n > 0) this.drainWanted = true;
     return n;
+  }
+
+  get bufferedBytes(): number {
+    return this.queued + this.socket.writableLength;
   }
 
   write(bytes: Uint8Array): void {

@@ -18,8 +18,13 @@ export interface Connection {
   readonly remote: string;
   readonly local: string;
   readonly closed: boolean;
-  /** Bytes accepted by write() and not yet handed to the OS. */
+  /**
+   * Bytes accepted by write() and not yet handed to the OS. Reading it while it is non-zero asks
+   * for an `onDrain` call when they are gone (which costs a callback per write until then).
+   */
   readonly pendingBytes: number;
+  /** The same count, without asking for `onDrain` (for limits checked on every frame). */
+  readonly bufferedBytes?: number;
   /** Queues bytes. Writes made in the same tick are coalesced into one system call. */
   write(bytes: Uint8Array): void;
   /** Flushes queued bytes, then closes the write side and the connection. */

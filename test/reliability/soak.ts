@@ -1,6 +1,6 @@
 // `npm run soak`: the long versions of the load and leak checks (issue 9), with their figures.
-// Do not run it while others use the machine: it keeps both cores busy for about a quarter of an
-// hour. The lead records its output in docs/reliability.md ("Soak figures").
+// Do not run it while others use the machine: it keeps both cores busy for about 3-4 minutes
+// (2 vCPUs). The lead records its output in docs/reliability.md ("Soak figures").
 //
 //   npm run soak                               every tier: 1 000 000 calls, then 10 000 cycles
 //   npm run soak -- --tiers tcp,shm-worker     some tiers only (names as in test/helpers/matrix.ts)

@@ -15,7 +15,7 @@ import { composeClient, type ClientCallInfo, type ClientInterceptor } from './in
 import type { CallOptions, ServiceClient, ServiceDefinition, UnaryServiceClient } from './service.js';
 import { buildServiceProxy, type ProxyHost } from './service-proxy.js';
 import { SessionKeeper, type KeeperState } from './session-keeper.js';
-import type { ClientMetrics } from '../observe/metrics.js';
+import { connectionMetrics, type ClientMetrics } from '../observe/metrics.js';
 import { channels } from '../observe/diagnostics.js';
 import { pumpSource, streamCall, type StreamCall } from './streaming.js';
 import { Subscription, type SubscribeOptions } from './subscription.js';
@@ -103,25 +103,12 @@ export class Client extends (EventEmitter as new () => TypedEmitter<ClientEvents
    * error code, a latency histogram summary (µs), bytes each way; and reconnects and retries.
    */
   metrics(): ClientMetrics {
-    const s = this.session;
-    const { calls, latencyUs } = s.stats.snapshot();
-    const info = s.pathInfo;
     return {
       address: this.address,
       state: this.state,
       reconnects: this.keeper.reconnects,
       retries: this.retries,
-      connection: {
-        id: s.connectionId,
-        remote: s.remote,
-        local: s.local,
-        path: info.path,
-        reason: info.reason,
-        ...(info.tls !== undefined ? { tls: info.tls } : {}),
-        calls,
-        latencyUs,
-        bytes: { ...s.bytes },
-      },
+      connection: connectionMetrics(this.session),
     };
   }
 

@@ -1,4 +1,5 @@
-import type { CallCounts, LatencySummary } from './call-stats.js';
+import type { PathInfo } from '../session/upgrade.js';
+import type { CallCounts, CallStats, LatencySummary } from './call-stats.js';
 
 /** One connection, as one side sees it (`client.metrics()`, `server.metrics()`). */
 export interface ConnectionMetrics {
@@ -44,3 +45,32 @@ export function addCounts(a: CallCounts, b: CallCounts): void {
   a.failed += b.failed;
   for (const [code, n] of Object.entries(b.errors) as [keyof CallCounts['errors'], number][]) a.errors[code] = (a.errors[code] ?? 0) + n;
 }
+
+/** What the metrics of one connection are read from (a client or server session). */
+export interface ObservedSession {
+  connectionId: number;
+  stats: CallStats;
+  readonly remote: string;
+  readonly local: string;
+  readonly firstTier: string;
+  readonly pathInfo: PathInfo;
+  readonly bytes: { in: number; out: number };
+}
+
+/** The per-connection metrics of one session. */
+export function connectionMetrics(s: ObservedSession): ConnectionMetrics {
+  const { calls, latencyUs } = s.stats.snapshot();
+  const info = s.pathInfo;
+  return {
+    id: s.connectionId,
+    remote: s.remote,
+    local: s.local,
+    path: info.path,
+    reason: info.reason,
+    ...(info.tls !== undefined ? { tls: info.tls } : {}),
+    calls,
+    latencyUs,
+    bytes: { ...s.bytes },
+  };
+}
+

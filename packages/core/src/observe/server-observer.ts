@@ -2,35 +2,7 @@ import type { FastpathError } from '../protocol/errors.js';
 import type { PathInfo } from '../session/upgrade.js';
 import { CallStats, type CallCounts } from './call-stats.js';
 import { channels, publishPath, type ConnectMessage, type DisconnectMessage } from './diagnostics.js';
-import { addCounts, type ConnectionMetrics, type ServerMetrics } from './metrics.js';
-
-/** What the observer reads from a server session. */
-export interface ObservedSession {
-  connectionId: number;
-  stats: CallStats;
-  readonly remote: string;
-  readonly local: string;
-  readonly firstTier: string;
-  readonly pathInfo: PathInfo;
-  readonly bytes: { in: number; out: number };
-}
-
-/** The per-connection metrics of one session. */
-export function connectionMetrics(s: ObservedSession): ConnectionMetrics {
-  const { calls, latencyUs } = s.stats.snapshot();
-  const info = s.pathInfo;
-  return {
-    id: s.connectionId,
-    remote: s.remote,
-    local: s.local,
-    path: info.path,
-    reason: info.reason,
-    ...(info.tls !== undefined ? { tls: info.tls } : {}),
-    calls,
-    latencyUs,
-    bytes: { ...s.bytes },
-  };
-}
+import { addCounts, connectionMetrics, type ObservedSession, type ServerMetrics } from './metrics.js';
 
 /**
  * The server's metrics and diagnostics-channel reports: it equips each new session with its

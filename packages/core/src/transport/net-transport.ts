@@ -54,7 +54,8 @@ function connectSocket(opts: net.NetConnectOpts, options: ConnectOptions, what: 
   });
 }
 
-function listenServer(server: net.Server, opts: net.ListenOptions, what: string): Promise<void> {
+/** Listens, turning a failure into UNAVAILABLE 'listen-failed' (tls-transport.ts uses it too). */
+export function listenServer(server: net.Server, opts: net.ListenOptions, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       reject(new FastpathError('UNAVAILABLE', `cannot listen on ${what}: ${err.code ?? err.message}`, { cause: err, details: { reason: 'listen-failed', errno: err.code } }));
@@ -67,7 +68,8 @@ function listenServer(server: net.Server, opts: net.ListenOptions, what: string)
   });
 }
 
-class NetListener implements Listener {
+/** A listening net.Server (or tls.Server, its subclass) as a Listener. */
+export class NetListener implements Listener {
   constructor(
     private readonly server: net.Server,
     readonly address: string,

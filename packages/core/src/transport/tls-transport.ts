@@ -4,6 +4,7 @@ import tls from 'node:tls';
 import { FastpathError } from '../protocol/errors.js';
 import { formatAddress, type Address, type TlsAddress } from './address.js';
 import { NetConnection } from './net-connection.js';
+import { listenServer, NetListener } from './net-transport.js';
 import { clientCertRejected, isTlsError, tlsFailure } from './tls-errors.js';
 import type { ConnectOptions, Connection, ListenOptions, Listener, TlsClientOptions, TlsDetails, TlsServerOptions, TransportFactory } from './types.js';
 
@@ -201,17 +202,6 @@ function badOption(message: string, cause?: unknown): FastpathError {
   return new FastpathError('INVALID_ARGUMENT', message, { ...(cause !== undefined ? { cause } : {}), details: { reason: 'bad-option' } });
 }
 
-class TlsListener implements Listener {
-  constructor(
-    private readonly server: tls.Server,
-    readonly address: string,
-  ) {}
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
-
 async function listenTls(address: TlsAddress, onConnection: (c: Connection) => void, options: ListenOptions): Promise<Listener> {
   const what = formatAddress(address);
   const o = options.tls;
@@ -257,19 +247,10 @@ async function listenTls(address: TlsAddress, onConnection: (c: Connection) => v
   });
   // Errors on the listening socket after it is up (rare: EMFILE on accept) must not crash the process.
   server.on('error', () => {});
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      reject(new FastpathError('UNAVAILABLE', `cannot listen on ${what}: ${err.code ?? err.message}`, { cause: err, details: { reason: 'listen-failed', errno: err.code } }));
-    };
-    server.once('error', onError);
-    server.listen({ host: address.host, port: address.port, ipv6Only: false }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
+  await listenServer(server, { host: address.host, port: address.port, ipv6Only: false }, what);
   const bound = server.address() as net.AddressInfo;
   local = formatAddress({ scheme: 'tls', host: bound.address, port: bound.port });
-  return new TlsListener(server, local);
+  return new NetListener(server, local);
 }
 
 /** `tls://host:port`: TLS over TCP with node:tls (docs/tls.md). */

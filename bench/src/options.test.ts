@@ -87,6 +87,11 @@ describe('parseOptions', () => {
     expect(parse('-h').help).toBe(true);
   });
 
+  it('--json and --svg without a file name write the default names (npm run bench -- --quick --json --svg)', () => {
+    expect(parse('--quick', '--json', '--svg').settings).toMatchObject({ json: 'bench-results.json', svg: 'bench-results.svg', quick: true });
+    expect(parse('--svg', '--json', 'r.json').settings).toMatchObject({ json: 'r.json', svg: 'bench-results.svg' });
+  });
+
   it('rejects bad input with a UsageError', () => {
     for (const argv of [
       ['--n', '0'],

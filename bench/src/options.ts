@@ -91,6 +91,10 @@ export const DEFAULTS = {
   quickValidationRounds: 4,
 } as const;
 
+/** `--json` / `--svg` without a file name (last argument, or followed by another flag) write these. */
+export const DEFAULT_JSON = 'bench-results.json';
+export const DEFAULT_SVG = 'bench-results.svg';
+
 export const USAGE = `Usage: npm run bench -- [options]
 
   --quick             a fast look, a minute or less in all (ping-pong n=${DEFAULTS.quickN}, warm-up ${DEFAULTS.quickWarmup};
@@ -106,8 +110,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --max-ms <ms>       time bound of each measurement: pipeline, pub-sub and validation cost (default ${DEFAULTS.maxMs},
                       quick ${DEFAULTS.quickMaxMs}), and each warm-up and measuring phase per payload size (default ${DEFAULTS.sizesMaxMs},
                       quick ${DEFAULTS.quickSizesMaxMs})
-  --json <file>       also write every row, the settings and the machine to <file>
-  --svg <file>        also write the latency distribution chart (SVG) to <file>
+  --json [file]       also write every row, the settings and the machine to <file> (default ${DEFAULT_JSON})
+  --svg [file]        also write the latency distribution chart (SVG) to <file> (default ${DEFAULT_SVG})
   --help              print this help`;
 
 export class UsageError extends Error {
@@ -164,6 +168,17 @@ export function parseSizes(text: string): number[] {
   return out.sort((a, b) => a - b);
 }
 
+function withDefaultFiles(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    out.push(a);
+    const next = argv[i + 1];
+    if ((a === '--json' || a === '--svg') && (next === undefined || next.startsWith('--'))) out.push(a === '--json' ? DEFAULT_JSON : DEFAULT_SVG);
+  }
+  return out;
+}
+
 /**
  * Reads the command line. `known` lists every row name in table order; `baseline` is one of them.
  * `companions` names rows that must run with a row (the reference rows of its goal).
@@ -173,7 +188,7 @@ export function parseOptions(argv: readonly string[], known: readonly string[], 
   let values: Values;
   try {
     ({ values } = parseArgs({
-      args: [...argv],
+      args: withDefaultFiles(argv),
       strict: true,
       allowPositionals: false,
       options: {

@@ -126,7 +126,7 @@ describe('fastpath bench', () => {
     const [help, bad] = await Promise.all([fastpath(['bench', '--help']), fastpath(['bench', '--sections', 'nope'])]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: npm run bench -- [options]');
-    expect(help.stdout).toContain('--svg <file>');
+    expect(help.stdout).toContain('--svg [file]');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('bench: unknown section nope');
   });

@@ -16,8 +16,8 @@ node:net and @grpc/grpc-js, payload sizes from 16 B to 1 MiB, pipelined calls an
 throughput, validation cost. Every option is passed to it; the common ones:
 
   --quick             a fast look, a minute or less
-  --json <file>       write the JSON report
-  --svg <file>        write the latency distribution chart
+  --json [file]       write the JSON report (default bench-results.json)
+  --svg [file]        write the latency distribution chart (default bench-results.svg)
   --sections <a,b>    pingpong, sizes, pipeline, pubsub, validation
   --rows <a,b>        only these rows
 

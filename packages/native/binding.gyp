@@ -5,6 +5,9 @@
       "sources": [
         "src/addon.cc",
         "src/shm-channel.cc",
+        "src/shm-channel-spin.cc",
+        "src/shm-channel-step.cc",
+        "src/cpu-contention.cc",
         "src/shm-ring.cc",
         "src/shm-segment.cc",
         "src/doorbell.cc",
@@ -27,6 +30,8 @@
             "src/win/rio-queue.cc",
             "src/win/shm-segment-win.cc",
             "src/win/tcp-fastpath.cc",
+            "src/win/tcp-fastpath-listener.cc",
+            "src/win/tcp-fastpath-socket.cc",
             "src/win/win-security.cc"
           ],
           "defines": ["_WIN32_WINNT=0x0A00", "WIN32_LEAN_AND_MEAN", "NOMINMAX"],

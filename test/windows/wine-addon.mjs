@@ -3,7 +3,7 @@
 // the tcp-fastpath tier reports, and a round trip over the addon's own Winsock sockets (which take
 // the plain-Winsock fallback when the ioctl is refused). Then the same echo again with the addon's
 // fake RIO stack switched on (useFakeRioForTest: Wine has no RIO), in each completion mode, so
-// that the RIO data path of tcp-fastpath.cc (own accept, registered buffers, request queues,
+// that the RIO data path of tcp-fastpath-socket.cc and -listener.cc (own accept, registered buffers, request queues,
 // polled and notified completion queues, back-pressure, FIN and close) carries real traffic.
 // node.exe under Wine cannot write to a Unix pipe, hence the file.
 import { writeFileSync } from 'node:fs';

@@ -5,22 +5,20 @@
  * attachShm throw ShmError('ENATIVE'), and the caller stays on `uds` or `tcp`.
  */
 export { nativeStatus, type NativeStatus, type ShmToken } from './native.js';
+export { ShmConnection } from './shm-connection.js';
+export { ShmError } from './shm-error.js';
+export { attachShm, createShmOffer, type ShmOffer } from './shm-offer.js';
 export {
-  ShmConnection,
-  ShmError,
   SHM_DEFAULTS,
   SHM_SPIN_MAX_MICROS,
-  attachShm,
-  createShmOffer,
-  parseShmToken,
   resolveShmOptions,
   type ResolvedShmOptions,
   type ShmMode,
-  type ShmOffer,
   type ShmOfferOptions,
   type ShmOptions,
   type ShmSpinOptions,
-} from './shm-connection.js';
+} from './shm-options.js';
+export { parseShmToken } from './shm-token.js';
 import { nativeStatus } from './native.js';
 
 /** True when the shm tier can be offered or attached in this process. */

@@ -2,6 +2,8 @@
 // handles that drive it on the event-loop thread. No helper threads: the loop itself either polls
 // the ring (uv_idle) or sleeps on this side's doorbell FIFO (uv_poll), depending on the mode. The
 // opt-in spin is the exception: Spin() busy-polls inside a call from JS, for a bounded time.
+// Defined in shm-channel.cc (its life), shm-channel-step.cc (the state machine and Write) and
+// shm-channel-spin.cc (Spin).
 #pragma once
 
 #include <uv.h>

@@ -1,7 +1,8 @@
 /**
  * The `tcp-fastpath` tier (Windows): a core `Connection` over the addon's own Winsock sockets,
  * which set SIO_LOOPBACK_FAST_PATH on the listener before it accepts and on the client before it
- * connects (src/win/tcp-fastpath.cc). When WSAID_MULTIPLE_RIO yields a function table, a
+ * connects (src/win/tcp-fastpath-listener.cc, src/win/tcp-fastpath-socket.cc; the overview is in
+ * src/win/tcp-fastpath.cc). When WSAID_MULTIPLE_RIO yields a function table, a
  * connection's sends and receives use Registered I/O (registered buffer pool, a request queue per
  * socket, a completion queue polled in `inline` mode, notified in `worker` mode, polled for a short
  * window then notified in `adaptive` mode); otherwise they are overlapped I/O on libuv's completion

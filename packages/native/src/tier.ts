@@ -7,7 +7,8 @@ import type { Connection } from '@fastpath/core';
 import { binding, nativeStatus } from './native.js';
 import { sweepStaleShm } from './sweep.js';
 import { tcpFastPathTier } from './tcp-fastpath-tier.js';
-import { attachShm, createShmOffer, defaultDirBase, type ShmMode, type ShmOffer, type ShmOfferOptions, type ShmSpinOptions } from './shm-connection.js';
+import { attachShm, createShmOffer, type ShmOffer } from './shm-offer.js';
+import { defaultDirBase, type ShmMode, type ShmOfferOptions, type ShmSpinOptions } from './shm-options.js';
 
 export interface ShmTierOffer {
   params: Record<string, unknown>;

@@ -8,10 +8,10 @@
 // signals the queue's event once a completion is there.
 //
 // Used by test/rio-queue-test.cc, and by the addon when a test calls rioUseFakeForTest(): Wine
-// has no RIO, so this is how tcp-fastpath.cc's RIO path runs under Wine at all. Sockets are paired
-// explicitly (Pair) or, in the addon, by address: two request queues whose sockets are the two
-// ends of one TCP connection (getsockname/getpeername) exchange bytes. Single-threaded: every
-// call comes from one event loop.
+// has no RIO, so this is how the tcp-fastpath sockets' RIO path (tcp-fastpath-socket.cc,
+// tcp-fastpath-listener.cc) runs under Wine at all. Sockets are paired explicitly (Pair) or, in
+// the addon, by address: two request queues whose sockets are the two ends of one TCP connection
+// (getsockname/getpeername) exchange bytes. Single-threaded: every call comes from one event loop.
 #pragma once
 #ifdef _WIN32
 

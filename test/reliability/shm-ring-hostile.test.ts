@@ -38,11 +38,11 @@ const hex64 = (v: bigint): string => {
   return b.toString('hex');
 };
 
-// A real bug, reported to the lead (docs/reliability.md, "Known gaps"): in worker and adaptive
-// modes, a corrupt read position found by a write made from inside the data callback (a server
-// answering a request synchronously) sets failLater_, but the step that called the callback then
-// arms the doorbell and sleeps: the reply is dropped and the failure surfaces only at the next
-// wake-up (the call's deadline, a CANCEL, a keepalive). See the reproduction at the end of this file.
+// Two bugs these attacks found, both fixed (docs/reliability.md, "Bugs these tests found"): a
+// corrupt read position found by a write from inside the data callback was acted on only at the
+// next wake-up (worker and adaptive modes), and an overwrite of a side's own index could be healed
+// by that side's next store before the peer read it. Each has a one-process reproduction at the
+// end of this file.
 
 interface Attack {
   what: string;
@@ -183,7 +183,7 @@ describe.skipIf(skipReason !== undefined).each(['inline', 'worker', 'adaptive'] 
 
 // A corrupt read position found by a write from inside onData, at the addon level, one process,
 // no server. This was a bug (worker/adaptive slept through the failure until the next wake-up);
-// fixed in shm-channel.cc (TrySleep keeps polling while a failure waits to be reported).
+// fixed in shm-channel-step.cc (TrySleep keeps polling while a failure waits to be reported).
 describe.skipIf(skipReason !== undefined)('shm channel: a corrupt read position found by a write from inside onData', () => {
   // Worker mode showed it every time; adaptive only when it went to sleep at once (no spare core).
   it('worker: closes the channel at once', async () => {
@@ -210,6 +210,50 @@ describe.skipIf(skipReason !== undefined)('shm channel: a corrupt read position 
       await new Promise((r2) => setTimeout(r2, 1000));
       expect(closedWith).not.toBe('open');
       expect(String((closedWith as unknown as Error)?.message)).toMatch(/read position is impossible/);
+    } finally {
+      client.destroy();
+      server.destroy();
+    }
+  });
+});
+
+// An overwrite of a side's OWN index (the client's write index, or its read index, set back to a
+// position that looks valid): the side that owns the index finds it when it next stores it,
+// instead of overwriting it and healing the corruption before the peer reads it (which made the
+// "moved backwards" attack above pass or fail depending on who ran first). Worker mode at both
+// ends and no doorbell rung, so nobody looks at the ring until the client writes or reads.
+describe.skipIf(skipReason !== undefined)('shm channel: a side finds its own index overwritten', () => {
+  async function pairWithTraffic(): Promise<{ offer: ReturnType<typeof createShmOffer>; client: ReturnType<typeof attachShm>; server: Awaited<ReturnType<typeof createShmOffer>['attached']> }> {
+    const offer = createShmOffer({ mode: 'worker', ringBytes: RING_BYTES });
+    const client = attachShm(offer.token, { mode: 'worker' });
+    const server = await offer.attached;
+    const got: Buffer[] = [];
+    client.onData = (b) => got.push(Buffer.from(b));
+    server.onData = (b) => server.write(b); // echo
+    client.write(Buffer.from('first'));
+    for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(Buffer.concat(got).toString()).toBe('first');
+    return { offer, client, server };
+  }
+
+  it.for([
+    { what: "the client's write index (ring 1 tail) set back to 0", offset: OFF.tail1, message: /this side's write position was overwritten/, act: 'write' },
+    { what: "the client's read index (ring 0 head) set back to 0", offset: OFF.head0, message: /this side's read position was overwritten/, act: 'read' },
+  ] as const)('$what: the client fails the channel the next time it stores that index', async ({ offset, message, act }) => {
+    const { offer, client, server } = await pairWithTraffic();
+    try {
+      let closedWith: Error | undefined | 'open' = 'open';
+      client.onClose = (e) => {
+        closedWith = e;
+      };
+      const r = await hostile({ pid: process.pid, segment: offer.token.shm.slice(1), writes: [{ offset, hex: hex64(0n) }], ring: false });
+      expect(r.ok).toBe(true);
+      // 'write': the client publishes a new tail; 'read': the server writes, the client consumes.
+      if (act === 'write') client.write(Buffer.from('second'));
+      else server.write(Buffer.from('from the server'));
+      for (let i = 0; i < 100 && closedWith === 'open'; i++) await new Promise((res) => setTimeout(res, 10));
+      expect(closedWith).not.toBe('open');
+      expect(String((closedWith as unknown as Error)?.message)).toMatch(message);
     } finally {
       client.destroy();
       server.destroy();

@@ -74,7 +74,12 @@ bool Channel::FlushPending(bool* activity) {
   }
   if (wrote) {
     *activity = true;
-    if (out_.Publish()) bells_.Ring(1 - side_);
+    int pub = out_.Publish();
+    if (pub < 0) {
+      Fail("shm ring corrupt: this side's write position was overwritten");
+      return false;
+    }
+    if (pub > 0) bells_.Ring(1 - side_);
   }
   if (pendingBytes_ == 0 && blocked_) {
     blocked_ = false;
@@ -106,7 +111,12 @@ int Channel::Deliver(bool* more) {
     }
     in_.Read(dst, n);
     // Free the space at once (not after JS ran): a producer blocked on a full ring can go on.
-    if (in_.Commit(n)) bells_.Ring(1 - side_);
+    int freed = in_.Commit(n);
+    if (freed < 0) {
+      Fail("shm ring corrupt: this side's read position was overwritten");
+      return -1;
+    }
+    if (freed > 0) bells_.Ring(1 - side_);
     count++;
   }
   if (count > 0) sink_->FlushChunks();
@@ -179,7 +189,15 @@ int64_t Channel::Write(const uint8_t* p, size_t n) {
       SetPolling(true);
       return static_cast<int64_t>(pendingBytes_);
     }
-    if (w > 0 && out_.Publish()) bells_.Ring(1 - side_);
+    if (w > 0) {
+      int pub = out_.Publish();
+      if (pub < 0) {
+        failLater_ = "shm ring corrupt: this side's write position was overwritten";
+        SetPolling(true);
+        return static_cast<int64_t>(pendingBytes_);
+      }
+      if (pub > 0) bells_.Ring(1 - side_);
+    }
     p += w;
     n -= static_cast<size_t>(w);
   }

@@ -50,14 +50,16 @@ int64_t RingProducer::Write(const uint8_t* p, size_t n) {
   return static_cast<int64_t>(take);
 }
 
-bool RingProducer::Publish() {
-  if (tail_ == published_) return false;
+int RingProducer::Publish() {
+  if (tail_ == published_) return 0;
+  // Only this side stores the tail: anything else there was written by someone else.
+  if (c_->tail.v.load(std::memory_order_relaxed) != published_) return -1;
   published_ = tail_;
   // seq_cst store: releases the bytes, and is ordered before the flag load below (Dekker).
   c_->tail.v.store(published_, std::memory_order_seq_cst);
-  if (c_->consumerAsleep.v.load(std::memory_order_seq_cst) == 0) return false;
+  if (c_->consumerAsleep.v.load(std::memory_order_seq_cst) == 0) return 0;
   // Only the exchange that takes the flag from 1 to 0 rings: one doorbell per sleep.
-  return c_->consumerAsleep.v.exchange(0, std::memory_order_seq_cst) != 0;
+  return c_->consumerAsleep.v.exchange(0, std::memory_order_seq_cst) != 0 ? 1 : 0;
 }
 
 int RingProducer::ArmWait() {
@@ -93,12 +95,14 @@ void RingConsumer::Read(uint8_t* dst, size_t n) {
   if (n > first) std::memcpy(dst + first, data_, n - first);
 }
 
-bool RingConsumer::Commit(size_t n) {
+int RingConsumer::Commit(size_t n) {
+  // Only this side stores the head: anything else there was written by someone else.
+  if (c_->head.v.load(std::memory_order_relaxed) != head_) return -1;
   head_ += n;
   // seq_cst store: releases the space (our reads are done), and is ordered before the flag load.
   c_->head.v.store(head_, std::memory_order_seq_cst);
-  if (c_->producerWaiting.v.load(std::memory_order_seq_cst) == 0) return false;
-  return c_->producerWaiting.v.exchange(0, std::memory_order_seq_cst) != 0;
+  if (c_->producerWaiting.v.load(std::memory_order_seq_cst) == 0) return 0;
+  return c_->producerWaiting.v.exchange(0, std::memory_order_seq_cst) != 0 ? 1 : 0;
 }
 
 int64_t RingConsumer::ArmSleep() {

@@ -1,9 +1,11 @@
 // The two halves of one SPSC byte ring. Each process holds exactly one half of each ring.
 //
 // A half keeps its own position privately (the producer its tail, the consumer its head) and never
-// reads it back from shared memory; the only shared index it reads is the peer's, and that one is
-// validated on every read. A corrupt or hostile peer can therefore make a call fail (-1), but can
-// never make this side index outside its mapping.
+// takes it from shared memory; the peer's index is validated on every read. Before storing its own
+// index, a half checks that the shared copy still holds what it stored last: an overwrite is found
+// by whichever side touches the index next, not healed silently by this side's next store. A
+// corrupt or hostile peer can therefore make a call fail (-1), but can never make this side index
+// outside its mapping.
 #pragma once
 
 #include <cstddef>
@@ -19,9 +21,10 @@ class RingProducer {
   // Copies as many of the n bytes as fit, without publishing them. Returns the count copied, or -1
   // if the consumer's head is impossible.
   int64_t Write(const uint8_t* p, size_t n);
-  // Publishes everything written so far (stores tail). Returns true if the consumer was asleep and
-  // must be woken; the flag is cleared so that one sleep costs one ring.
-  bool Publish();
+  // Publishes everything written so far (stores tail). Returns 1 if the consumer was asleep and
+  // must be woken (the flag is cleared so that one sleep costs one ring), 0 if not, -1 if the
+  // shared tail is not the one this side stored last (overwritten by someone else).
+  int Publish();
   // Asks the consumer to wake this side when it frees space. Returns 1 if space is free now (the
   // request is withdrawn: poll instead), 0 if armed, -1 if the consumer's head is impossible.
   int ArmWait();
@@ -44,8 +47,9 @@ class RingConsumer {
   int64_t Available();
   // Copies n bytes (n <= the last Available()) from the head into dst, across the wrap if needed.
   void Read(uint8_t* dst, size_t n);
-  // Frees n bytes (stores head). Returns true if the producer waits for space and must be woken.
-  bool Commit(size_t n);
+  // Frees n bytes (stores head). Returns 1 if the producer waits for space and must be woken, 0 if
+  // not, -1 if the shared head is not the one this side stored last (overwritten by someone else).
+  int Commit(size_t n);
   // Tells the producer this side is about to sleep, then re-checks. Returns 0 if it may sleep,
   // >0 if data arrived in between (the flag is withdrawn), -1 if the tail is impossible.
   int64_t ArmSleep();

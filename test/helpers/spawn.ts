@@ -13,6 +13,7 @@ export interface Spawned {
   ready: Promise<Record<string, unknown>>;
   stdout: string[];
   stderr: string[];
+  /** The exit code, once the process has exited and its output has been read. */
   exited: Promise<number | null>;
   kill(signal?: NodeJS.Signals): void;
 }
@@ -43,11 +44,15 @@ export function spawnTs(script: string, args: string[] = [], env: NodeJS.Process
     }
   });
   createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
+  // 'exit' can come before the last stdout lines are read: resolve at 'close' (the process has
+  // exited and its pipes are read to the end), or a second after 'exit' if a grandchild still
+  // holds the pipes open.
   const exited = new Promise<number | null>((resolve) => {
     child.on('exit', (code, signal) => {
       rejectReady(new Error(`child exited (${code ?? signal}) before it was ready: ${stderr.join('\n')}`));
-      resolve(code);
+      setTimeout(() => resolve(code), 1000).unref();
     });
+    child.on('close', (code) => resolve(code));
   });
   return {
     child,

@@ -155,16 +155,8 @@ void TcpFastPathListener::CloseHandle() {
   rioSocket_ = INVALID_SOCKET;
   if (acceptEvent_) ::CloseHandle(acceptEvent_);
   acceptEvent_ = nullptr;
-  if (async_) {
-    async_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(async_), [](uv_handle_t* hh) { delete reinterpret_cast<uv_async_t*>(hh); });
-    async_ = nullptr;
-  }
-  if (!tcp_) return;
-  uv_tcp_t* h = tcp_;
-  tcp_ = nullptr;
-  h->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* hh) { delete reinterpret_cast<uv_tcp_t*>(hh); });
+  CloseAndFree(async_);
+  CloseAndFree(tcp_);
 }
 
 }  // namespace win

@@ -376,13 +376,9 @@ void TcpFastPathSocket::CloseHandle(void*) {
     if (rioLoop_) rioLoop_->Close(rq_);
     rq_ = nullptr;
   }
-  if (!tcp_) return;
-  uv_tcp_t* h = tcp_;
-  tcp_ = nullptr;
-  h->data = nullptr;
   // Outstanding write requests keep pointing at us: they are cancelled by the close and must not
-  // call back into a freed object.
-  uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* hh) { delete reinterpret_cast<uv_tcp_t*>(hh); });
+  // call back into a freed object (CloseAndFree clears the handle's data pointer).
+  CloseAndFree(tcp_);
 }
 
 }  // namespace win

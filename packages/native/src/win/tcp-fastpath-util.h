@@ -52,6 +52,17 @@ inline uv_loop_t* LoopOf(Napi::Env env) {
   return loop;
 }
 
+// Detaches a heap-allocated libuv handle from its owner (`handle` becomes null, its data pointer
+// too, so a late callback finds nothing) and closes it; libuv frees it once the close completes.
+template <class Handle>
+inline void CloseAndFree(Handle*& handle) {
+  if (!handle) return;
+  Handle* h = handle;
+  handle = nullptr;
+  h->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* hh) { delete reinterpret_cast<Handle*>(hh); });
+}
+
 // Whether new sockets should be made for RIO (the table, or the fake, is there).
 inline bool RioAvailable() {
   std::string why;

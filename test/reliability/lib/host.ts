@@ -1,41 +1,18 @@
 // The parent side of fixtures/host.ts: spawns a host process, sends it commands, waits for its
 // events, and kills it. Every host is registered so that `killAllHosts()` (afterAll) ends them.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { repoRoot, TS_NODE_ARGS } from '../../helpers/spawn.js';
+import { IpcProcess } from '../../helpers/ipc-process.js';
 
-export type Msg = Record<string, unknown>;
+export type { Msg } from '../../helpers/ipc-process.js';
 
 const hosts = new Set<Host>();
 
-export class Host {
-  readonly proc: ChildProcess;
-  readonly stderr: string[] = [];
-  private readonly inbox: Msg[] = [];
-  private wake: (() => void) | null = null;
-  private nextId = 1;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+export class Host extends IpcProcess {
   pid = 0;
 
   constructor(nodeArgs: string[] = [], env: NodeJS.ProcessEnv = {}, spawnOptions: { uid?: number; gid?: number } = {}) {
-    this.proc = spawn(process.execPath, [...nodeArgs, ...TS_NODE_ARGS, 'test/reliability/fixtures/host.ts'], {
-      cwd: repoRoot,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      ...spawnOptions,
-    });
+    super('test/reliability/fixtures/host.ts', [], { nodeArgs, env, ...spawnOptions, label: 'host', askTimeoutMs: 30_000 });
     hosts.add(this);
-    this.proc.stderr!.on('data', (d: Buffer) => this.stderr.push(d.toString()));
-    this.proc.on('message', (m) => {
-      this.inbox.push(m as Msg);
-      this.wake?.();
-    });
-    this.exited = new Promise((resolve) =>
-      this.proc.once('exit', (code, signal) => {
-        hosts.delete(this);
-        resolve({ code, signal });
-        this.wake?.();
-      }),
-    );
+    void this.exited.then(() => hosts.delete(this));
   }
 
   /** Spawns a host and waits until it is ready. */
@@ -43,46 +20,6 @@ export class Host {
     const h = new Host(nodeArgs, env);
     h.pid = Number((await h.next('ready', 30_000)).pid);
     return h;
-  }
-
-  get alive(): boolean {
-    return this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-
-  private async take(match: (m: Msg) => boolean, what: string, timeoutMs: number): Promise<Msg> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const i = this.inbox.findIndex(match);
-      if (i >= 0) return this.inbox.splice(i, 1)[0]!;
-      if (!this.alive) throw new Error(`host ${this.proc.pid} exited before ${what}: ${this.stderr.join('')}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`host ${this.proc.pid}: no ${what} within ${timeoutMs} ms: ${this.stderr.join('')}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wake = null;
-    }
-  }
-
-  next(ev: string, timeoutMs = 20_000): Promise<Msg> {
-    return this.take((m) => m.ev === ev, `"${ev}"`, timeoutMs);
-  }
-
-  /** Sends a command and waits for its answer; a failed command throws with the host's error. */
-  async ask<T = Msg>(cmd: string, data: Msg = {}, timeoutMs = 30_000): Promise<T> {
-    const id = this.nextId++;
-    this.proc.send({ id, cmd, ...data });
-    const r = await this.take((m) => m.id === id, `answer to ${cmd}`, timeoutMs);
-    if (r.ok !== true) throw new Error(`host ${cmd} failed: ${String(r.error)}`);
-    return r as T;
-  }
-
-  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    if (this.alive) this.proc.kill(signal);
   }
 }
 

@@ -6,7 +6,6 @@ import {
   decode,
   encode,
   FastpathError,
-  FrameParser,
   FrameType,
   hostIdentity,
   Status,
@@ -18,6 +17,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { recordShmNames } from './fixtures/shm-control.js';
 import { closeAll, closers } from './helpers/closers.js';
 import { RawPeer } from './helpers/raw-peer.js';
+import { FrameChannel } from './reliability/lib/frame-channel.js';
 import { shmOk, startServer } from './helpers/shm-setup.js';
 import { until } from './helpers/util.js';
 
@@ -31,47 +31,11 @@ beforeAll(async () => {
   await recordShmNames();
 });
 
-/** Frames a peer receives on a Connection (here: a raw shm channel), like RawPeer on a socket. */
-class ChannelPeer {
-  readonly frames: Array<{ type: number; id: number; body: Buffer }> = [];
-  closed = false;
-  private wake: (() => void) | null = null;
-
-  constructor(readonly conn: Connection) {
-    const parser = new FrameParser((type, _flags, id, body) => {
-      this.frames.push({ type, id, body: Buffer.from(body) });
-      this.wake?.();
-    }, 1 << 20);
-    conn.onData = (chunk) => parser.push(chunk);
-    conn.onClose = () => {
-      this.closed = true;
-      this.wake?.();
-    };
-    closers.push(() => conn.destroy());
-  }
-
-  async next(type: number, timeoutMs = 5000): Promise<Buffer> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const i = this.frames.findIndex((f) => f.type === type);
-      if (i >= 0) return this.frames.splice(i, 1)[0]!.body;
-      if (this.closed) throw new Error(`channel closed before frame type ${type}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for frame type ${type}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wake = null;
-    }
-  }
-
-  async waitClosed(timeoutMs = 5000): Promise<void> {
-    await until(() => this.closed, timeoutMs, 'the channel to close');
-  }
+/** Frames a peer receives on a raw shm Connection; the channel is closed after the test. */
+function channelPeer(conn: Connection): FrameChannel {
+  const peer = FrameChannel.fromConnection(conn);
+  closers.push(() => peer.destroy());
+  return peer;
 }
 
 describe.skipIf(!shmOk)('shm tier: forged and replayed nonces', () => {
@@ -95,9 +59,9 @@ describe.skipIf(!shmOk)('shm tier: forged and replayed nonces', () => {
   }
 
   async function refused(conn: Connection, nonce: Uint8Array): Promise<void> {
-    const peer = new ChannelPeer(conn);
+    const peer = channelPeer(conn);
     conn.write(buildFrame(FrameType.UPGRADE_ACK, 0, 0, encode({ attach: nonce })));
-    const g = decode(await peer.next(FrameType.GOAWAY)) as [number, string];
+    const g = decode((await peer.next(FrameType.GOAWAY)).body) as [number, string];
     expect(g[0]).toBe(Status.PERMISSION_DENIED);
     expect(g[1]).toBe('upgrade refused: unknown, expired or already used nonce');
     await peer.waitClosed();
@@ -122,12 +86,12 @@ describe.skipIf(!shmOk)('shm tier: forged and replayed nonces', () => {
     // B: a real client: attach, prove B's nonce, switch; calls then go over shared memory.
     const b = await offered(server.address);
     const bConn = attachShm(b.offer.params);
-    const bPeer = new ChannelPeer(bConn);
+    const bPeer = channelPeer(bConn);
     bConn.write(buildFrame(FrameType.UPGRADE_ACK, 0, 0, encode({ attach: b.offer.nonce })));
     expect(decode((await b.raw.next(FrameType.UPGRADE_ACK)).body)).toEqual({ switch: true });
     b.raw.write(buildFrame(FrameType.UPGRADE_ACK, 0, 0, encode({ switch: true })));
     bConn.write(buildFrame(FrameType.REQUEST, 0, 1, encode(['Calc.add', null, null, { a: 20, b: 1 }])));
-    expect(decode(await bPeer.next(FrameType.RESPONSE))).toEqual({ sum: 21 });
+    expect(decode((await bPeer.next(FrameType.RESPONSE)).body)).toEqual({ sum: 21 });
 
     // C: attach to C's own segment, but replay B's nonce, which is used up.
     const c = await offered(server.address);

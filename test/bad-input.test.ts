@@ -296,6 +296,29 @@ describe('dead and silent peers', () => {
     }
   });
 
+  it('a RESPONSE whose body does not decode fails the connection and the call with it (found by the live client fuzz)', async () => {
+    const rawServer = net.createServer((s) => {
+      const peer = RawPeer.wrap(s);
+      void peer.next(FrameType.HELLO).then(async () => {
+        peer.write(buildFrame(FrameType.WELCOME, 0, 0, encode({ version: 1, agent: 'raw', caps: [], maxFrameBytes: 1 << 20, keepaliveMs: 0 })));
+        const req = await peer.next(FrameType.REQUEST);
+        // A fixarray of 4 holding one truncated string: not MessagePack.
+        peer.write(buildFrame(FrameType.RESPONSE, 0, req.id, Buffer.from([0x94, 0xa1])));
+      });
+    });
+    await new Promise<void>((r) => rawServer.listen(0, '127.0.0.1', r));
+    try {
+      const client = await connect(`tcp://127.0.0.1:${(rawServer.address() as net.AddressInfo).port}`, { reconnect: false });
+      const closed = new Promise<FastpathError>((r) => client.once('close', r));
+      const err = await rejectsWith(client.call('X.y', {}));
+      expect(err.code).toBe('UNAVAILABLE');
+      expect(err.details?.reason).toBe('connection-lost');
+      expect((await closed).message).toMatch(/MessagePack|decode|malformed/i);
+    } finally {
+      rawServer.close();
+    }
+  });
+
   it('connect() fails with UNAVAILABLE when nothing listens', async () => {
     const probe = net.createServer();
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));

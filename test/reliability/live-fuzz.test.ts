@@ -187,6 +187,8 @@ describe.each(transports)('live server fuzz over $name', (tc) => {
 // the call resolves or rejects with one, 'error' events carry one, and nothing is thrown
 // elsewhere (vitest fails the run on an uncaught exception or an unhandled rejection).
 // Counts: 80 cases in CI, 3 000 with FASTPATH_FUZZ=long.
+class HangError extends Error {}
+
 describe('live client fuzz (a hostile server)', () => {
   const runs = fuzzRuns(80, 3000);
   it(`${runs} hostile servers: the client reports only FastpathErrors`, async () => {
@@ -218,27 +220,54 @@ describe('live client fuzz (a hostile server)', () => {
       if (!FastpathError.is(err)) foreign.push(`${where}: ${(err as Error)?.name}: ${(err as Error)?.message}`);
     };
     const outcomes = { connected: 0, refused: 0, answered: 0, failed: 0 };
+    // Every step must settle: the connect and the call have their own timeouts, and close() must
+    // end too. A step that hangs fails the run with its case and seed, instead of the test's time limit.
+    const settles = async <T>(where: string, step: Promise<T>): Promise<T> => {
+      let timer: NodeJS.Timeout | undefined;
+      const hang = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new HangError(`${where} (FASTPATH_FUZZ_SEED=${SEED}) did not settle within 5 s`)), 5000);
+      });
+      try {
+        return await Promise.race([step, hang]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    const hangs: string[] = [];
     try {
       for (let k = 0; k < cases.length && foreign.length === 0; k++) {
         current = cases[k];
         let client: Client | undefined;
         try {
-          client = await connect(url, { reconnect: false, connectTimeoutMs: 1000, handshakeTimeoutMs: 500, upgradeTimeoutMs: 300, keepaliveMs: 0 } as never);
+          client = await settles(`case ${k} connect`, connect(url, { reconnect: false, connectTimeoutMs: 1000, handshakeTimeoutMs: 500, upgradeTimeoutMs: 300, keepaliveMs: 0 } as never));
           outcomes.connected++;
         } catch (err) {
+          if (err instanceof HangError) {
+            hangs.push(err.message);
+            break;
+          }
           check(`case ${k} connect (FASTPATH_FUZZ_SEED=${SEED})`, err);
           outcomes.refused++;
           continue;
         }
         client.on('error', (err) => check(`case ${k} 'error' event`, err));
         try {
-          await client.call('Rel.add', { a: 1, b: 2 }, { deadline: 150 });
+          await settles(`case ${k} call`, client.call('Rel.add', { a: 1, b: 2 }, { deadline: 150 }));
           outcomes.answered++;
         } catch (err) {
+          if (err instanceof HangError) {
+            hangs.push(`${err.message}: ${JSON.stringify(current)}`);
+            break;
+          }
           check(`case ${k} call (FASTPATH_FUZZ_SEED=${SEED})`, err);
           outcomes.failed++;
         }
-        await client.close();
+        try {
+          await settles(`case ${k} close`, client.close());
+        } catch (err) {
+          hangs.push((err as Error).message);
+          break;
+        }
         for (const r of raws) r.destroy();
         raws.clear();
       }
@@ -247,6 +276,7 @@ describe('live client fuzz (a hostile server)', () => {
       await new Promise((r) => server.close(r));
     }
     if (verbose) console.log(`client fuzz: ${runs} cases (seed ${SEED}): ${JSON.stringify(outcomes)}`);
+    expect(hangs).toEqual([]);
     expect(foreign).toEqual([]);
     expect(outcomes.connected).toBeGreaterThan(0);
   }, timeLimit(60_000));

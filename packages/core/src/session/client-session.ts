@@ -76,9 +76,14 @@ export class ClientSession extends ClientHandshake {
     if (this.handleHandshakeFrame(type, body)) return;
     switch (type) {
       case FrameType.RESPONSE: {
-        const p = this.take(id);
-        if (p) this.done(p, decodeResponse(body), this.receivedAt);
-        else if (this.streams.has(id)) this.streams.get(id)!.onResponse(decodeResponse(body));
+        const p = this.pending.get(id);
+        if (p) {
+          // Decoded before the call is taken: a body that does not decode fails the connection,
+          // and the call with it (UNAVAILABLE), instead of leaving a taken call never settled.
+          const value = decodeResponse(body);
+          this.take(id);
+          this.done(p, value, this.receivedAt);
+        } else if (this.streams.has(id)) this.streams.get(id)!.onResponse(decodeResponse(body));
         else if (this.subs.has(id)) this.subs.get(id)!.onReady();
         else if (!this.known(id)) throw new ProtocolError('unknown-id', `RESPONSE for id ${id}, which was never used`);
         break;

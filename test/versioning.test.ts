@@ -38,23 +38,23 @@ describe.each(transports)('contract versions over $name', (tc) => {
   });
 });
 
-describe('contract versions across a reconnect', () => {
+describe.each(transports)('contract versions across a reconnect over $name', (tc) => {
   it('checks each call against the server connected now, not the one the proxy was made for', async () => {
     const v1 = defineService<Inventory>('Inventory', { count: { fingerprint: 'c-1' }, rename: { fingerprint: 'r-1' } });
     const v2 = defineService<Inventory>('Inventory', { count: { fingerprint: 'c-1' }, rename: { fingerprint: 'r-2' } });
     const impl = { count: () => ({ n: 7 }), rename: () => ({ ok: true }), plain: () => 'plain' };
-    const first = new Server({ listen: 'tcp://127.0.0.1:0' });
+    const first = new Server({ listen: tc.listen(), ...tc.server });
     first.addService(v1, impl);
     await first.start();
     const address = first.address;
-    const client = await connect(address, { reconnectBackoff: { initialDelayMs: 20, maxDelayMs: 100 } });
+    const client = await connect(address, { ...tc.client, reconnectBackoff: { initialDelayMs: 20, maxDelayMs: 100 } });
     let second: Server | undefined;
     try {
       const inv = client.service(v1);
       expect(await inv.rename({ sku: 'x', name: 'y' })).toEqual({ ok: true });
       const reconnected = new Promise((resolve) => client.once('reconnect', resolve));
       await first.close();
-      second = new Server({ listen: address });
+      second = new Server({ listen: address, ...tc.server });
       second.addService(v2, impl);
       await second.start();
       await reconnected;
@@ -63,6 +63,7 @@ describe('contract versions across a reconnect', () => {
       expect(err.code).toBe('FAILED_PRECONDITION');
       expect(err.details).toMatchObject({ clientFingerprint: 'r-1', serverFingerprint: 'r-2' });
       expect(await inv.count({ sku: 'x' })).toEqual({ n: 7 });
+      expect(client.path).toBe(tc.path);
     } finally {
       await client.close();
       await second?.close();
